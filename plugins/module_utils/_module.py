@@ -1,0 +1,117 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal use only: not part of the collection's public interface.
+"""AnsibleModule with the connection options, the client, and error reporting built in."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
+
+
+def connection_argument_spec():
+    """The connection options every module takes (documented in the ``connection`` fragment)."""
+    return dict(
+        hostname=dict(type="str", required=True, fallback=(env_fallback, ["SDDC_MANAGER_HOST"])),
+        port=dict(type="int", default=443, fallback=(env_fallback, ["SDDC_MANAGER_PORT"])),
+        username=dict(type="str", fallback=(env_fallback, ["SDDC_MANAGER_USERNAME"])),
+        password=dict(type="str", no_log=True, fallback=(env_fallback, ["SDDC_MANAGER_PASSWORD"])),
+        access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["SDDC_MANAGER_ACCESS_TOKEN"])),
+        refresh_token=dict(type="str", no_log=True, fallback=(env_fallback, ["SDDC_MANAGER_REFRESH_TOKEN"])),
+        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["SDDC_MANAGER_VALIDATE_CERTS"])),
+        ca_path=dict(type="path", fallback=(env_fallback, ["SDDC_MANAGER_CA_PATH"])),
+        request_timeout=dict(type="float", default=60.0),
+        proxy_url=dict(type="str"),
+    )
+
+
+def wait_argument_spec(timeout=1800, sleep=10):
+    return dict(
+        wait_timeout=dict(type="int", default=timeout),
+        wait_sleep=dict(type="int", default=sleep),
+    )
+
+
+class SddcManagerModule(AnsibleModule):
+    """Adds the connection options and a lazily-built, validated client.
+
+    ``auth`` says which credentials the module needs: ``any`` (username and
+    password, or an access token), or ``none`` (the module checks for itself).
+    """
+
+    def __init__(self, argument_spec, auth="any", mask_own_tokens=True, **kwargs):
+        spec = connection_argument_spec()
+        spec.update(argument_spec)
+        required_together = list(kwargs.pop("required_together", [])) + [("username", "password")]
+        required_one_of = list(kwargs.pop("required_one_of", []))
+        if auth == "any":
+            required_one_of.append(("username", "access_token"))
+        super(SddcManagerModule, self).__init__(
+            argument_spec=spec, required_together=required_together, required_one_of=required_one_of, **kwargs)
+        if not _client.HAS_REQUESTS:
+            self.fail_json(msg=missing_required_lib("requests"), exception=_client.REQUESTS_IMPORT_ERROR)
+        self._mask_own_tokens = mask_own_tokens
+        self._client = None
+        self._check_connection_options()
+
+    def _check_connection_options(self):
+        p = self.params
+        problems = []
+        reason = _client.validate_hostname(p["hostname"])
+        if reason:
+            problems.append(reason)
+        if not 1 <= p["port"] <= 65535:
+            problems.append("port must be between 1 and 65535, got %d" % p["port"])
+        if p["request_timeout"] <= 0:
+            problems.append("request_timeout must be a positive number of seconds, got %s" % p["request_timeout"])
+        reason = _client.check_ca_path(p["ca_path"]) if p["validate_certs"] else None
+        if reason:
+            problems.append(reason + "; give the PEM file of the CA that signed the SDDC Manager certificate")
+        if p["proxy_url"] and "://" not in p["proxy_url"]:
+            problems.append("proxy_url must be a URL such as http://proxy.example.com:3128, got %r" % p["proxy_url"])
+        if problems:
+            self.fail_json(msg="Invalid connection options: %s." % "; ".join(problems))
+        if not p["validate_certs"]:
+            self.warn("validate_certs is false: the SDDC Manager certificate is not verified, so the passwords "
+                      "and tokens sent to it could be read by anyone able to intercept the connection.")
+
+    @property
+    def client(self):
+        if self._client is None:
+            p = self.params
+            self._client = _client.SddcManagerClient(
+                hostname=p["hostname"], port=p["port"], username=p["username"], password=p["password"],
+                access_token=p["access_token"], refresh_token=p["refresh_token"],
+                validate_certs=p["validate_certs"], ca_path=p["ca_path"], request_timeout=p["request_timeout"],
+                proxy_url=p["proxy_url"], on_secret=self.no_log_values.add, mask_own_tokens=self._mask_own_tokens)
+        return self._client
+
+    def fail_problems(self, problems, heading="Invalid options"):
+        self.fail_json(msg="%s: %s" % (heading, " ".join(problems)))
+
+    def fail_from(self, exc, **extra):
+        """Report an SddcManagerError as one sentence plus structured details."""
+        details = exc.details()
+        details.update(extra)
+        self.fail_json(msg=exc.message, **details)
+
+    def redact(self, data):
+        """A returnable (snake_case, secret-free) copy; secrets met are masked everywhere too."""
+        found = set()
+        clean = redact(data, found)
+        self.no_log_values.update(found)
+        return clean
+
+    def describe_task(self, task):
+        """The returned form of a task: redacted, plus what every caller would compute anyway."""
+        out = self.redact(task)
+        out["normalized_status"] = _status.normalize(task.get("status"))
+        out["resources"] = _tasks.resources_of(task)
+        out["failed_subtasks"] = self.redact(_tasks.failure_report(task))
+        return out

@@ -1,0 +1,248 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal use only: not part of the collection's public interface.
+"""Credentials task operations: read many, retry, cancel, and explain failures.
+
+The functions take a client and return plain data, so the modules (and any
+batch caller) share one implementation of each decision.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import AmbiguousWriteError, SddcManagerError
+
+# Up to this many tasks are read one by one; beyond it one list call is cheaper.
+LIST_THRESHOLD = 2
+
+
+def fetch_tasks(client, ids):
+    """``{id: credentials task}`` for ``ids`` with as few requests as it takes."""
+    ids = list(ids)
+    if len(ids) <= LIST_THRESHOLD:
+        return dict((task_id, get_task(client, task_id)) for task_id in ids)
+    listed = dict((task.get("id"), task) for task in client.list_credentials_tasks())
+    found = {}
+    for task_id in ids:
+        # A task missing from the list (an older one past the server's page) is read by itself.
+        found[task_id] = listed[task_id] if task_id in listed else get_task(client, task_id)
+    return found
+
+
+def get_task(client, task_id):
+    try:
+        return client.get_credentials_task(task_id)
+    except SddcManagerError as exc:
+        if _is_not_found(exc):
+            exc.message = ("No credentials task with id %s exists on this SDDC Manager; list the tasks with "
+                           "vcf.sddc_manager.credentials_task_info to find the right id." % task_id)
+            exc.kind = "not_found"
+        raise
+
+
+def _is_not_found(exc):
+    if exc.status_code == 404:
+        return True
+    code = (exc.error or {}).get("error_code") or ""
+    return exc.status_code == 400 and "NOT_FOUND" in code.upper()
+
+
+def resources_of(task):
+    """The resources a credentials task touches, from its sub-tasks (order kept, no repeats)."""
+    seen = []
+    for sub in task.get("subTasks") or []:
+        item = {"resource_name": sub.get("resourceName"), "resource_type": sub.get("entityType")}
+        if item not in seen:
+            seen.append(item)
+    if not seen:
+        # The generic Task view (answer to PATCH and DELETE) lists resources instead of sub-task owners.
+        for resource in task.get("resources") or []:
+            seen.append({"resource_name": resource.get("name") or resource.get("fqdn"),
+                         "resource_type": resource.get("type")})
+    return seen
+
+
+def failure_report(task):
+    """One entry per failed sub-task error: what an admin needs to fix and retry."""
+    report = []
+    for sub in task.get("subTasks") or []:
+        if _status.normalize(sub.get("status")) != _status.FAILED:
+            continue
+        errors = sub.get("errors") or [{}]
+        for error in errors:
+            report.append(_report_entry(task, sub, error))
+    if not report and _status.normalize(task.get("status")) == _status.FAILED:
+        for error in task.get("errors") or [{}]:
+            report.append(_report_entry(task, {}, error))
+    return report
+
+
+def _report_entry(task, sub, error):
+    return {
+        "task_id": task.get("id"),
+        "resource_name": sub.get("resourceName"),
+        "resource_type": sub.get("entityType"),
+        "username": sub.get("username"),
+        "credential_type": sub.get("credentialType"),
+        "subtask": sub.get("name") or sub.get("description"),
+        "error_code": error.get("errorCode"),
+        "message": error.get("message"),
+        "remediation": error.get("remediationMessage"),
+        "reference_token": error.get("referenceToken"),
+    }
+
+
+def describe_failures(report):
+    """One readable line per failed sub-task, for ``msg``."""
+    lines = []
+    for entry in report:
+        line = "task %s: %s %s" % (entry["task_id"], entry.get("resource_type") or "resource",
+                                   entry.get("resource_name") or "(unnamed)")
+        if entry.get("subtask"):
+            line += ", sub-task '%s'" % entry["subtask"]
+        line += ": %s" % (entry.get("message") or entry.get("error_code") or "failed without an error message")
+        if entry.get("remediation"):
+            line += " Remediation: %s" % entry["remediation"]
+        lines.append(line)
+    return lines
+
+
+_NOT_RETRYABLE = {
+    _status.USER_CANCELLED: "was cancelled by a user and cannot be retried; start a new password operation "
+                            "for these resources instead",
+    _status.CANCELLED: "was cancelled and cannot be retried; start a new password operation for these "
+                       "resources instead",
+    _status.INCONSISTENT: "is INCONSISTENT: SDDC Manager cannot tell whether the passwords changed. Check the "
+                          "accounts on the resources, then start a REMEDIATE operation with the passwords "
+                          "they really have",
+    _status.SKIPPED: "was skipped and cannot be retried; start a new password operation instead",
+}
+
+
+def plan_retry(task):
+    """What a retry of ``task`` would do: ``("retry"|"running"|"done", message)``; raises when it cannot."""
+    task_id = task.get("id")
+    status = _status.normalize(task.get("status"))
+    if status == _status.FAILED:
+        return "retry", "Task %s failed; it is retried." % task_id
+    if status in _status.RUNNING:
+        return "running", "Task %s is already %s; it was not retried." % (task_id, status)
+    if status in _status.SUCCEEDED:
+        return "done", "Task %s already ended %s; there is nothing to retry." % (task_id, status)
+    reason = _NOT_RETRYABLE.get(status)
+    if reason is None:
+        reason = ("has status %r, which this collection does not know; it was not retried. Check the task in "
+                  "the SDDC Manager UI" % task.get("status"))
+    raise SddcManagerError("Task %s %s." % (task_id, reason), kind="not_retryable")
+
+
+def build_retry_spec(client, task, options):
+    """The CredentialsUpdateSpec for ``task``: from the options, or rebuilt from the task."""
+    operation = options.get("operation_type") or task.get("type")
+    if operation != task.get("type"):
+        raise SddcManagerError(
+            "Task %s is a %s task but operation_type is %s: SDDC Manager retries a task with its own operation "
+            "type." % (task.get("id"), task.get("type"), operation), kind="config")
+    elements = options.get("elements")
+    if not elements:
+        if not _spec.can_rebuild(operation):
+            raise SddcManagerError(
+                "Task %s is a %s task: give operation_type and elements with the new password of every "
+                "credential (only ROTATE and UPDATE_AUTO_ROTATE_POLICY tasks can be rebuilt from the task)."
+                % (task.get("id"), operation), kind="config")
+        if operation == "UPDATE_AUTO_ROTATE_POLICY" and not options.get("auto_rotate_policy"):
+            raise SddcManagerError(
+                "Task %s is an UPDATE_AUTO_ROTATE_POLICY task: give auto_rotate_policy." % task.get("id"),
+                kind="config")
+        elements = _spec.elements_from_resource_credentials(client.get_resource_credentials(task.get("id")))
+        if not elements:
+            raise SddcManagerError(
+                "SDDC Manager lists no resources for task %s, so its retry request cannot be rebuilt; give "
+                "elements." % task.get("id"), kind="api")
+    return _spec.build(operation, elements, options.get("auto_rotate_policy"))
+
+
+def _accepted_meanwhile(before, after):
+    """Whether ``after`` shows that a retry of ``before`` (a FAILED task) went through."""
+    status = _status.normalize(after.get("status"))
+    if status != _status.FAILED:
+        return status not in (_status.USER_CANCELLED, _status.CANCELLED)
+    # Failed again already: a new completion time tells a new run from the old one.
+    return after.get("completionTimestamp") != before.get("completionTimestamp")
+
+
+def retry(client, task_id, options, check_mode=False, task=None):
+    """Retry one credentials task when it needs it.  Returns a plain result dict.
+
+    The task is read first; only a FAILED task gets a PATCH.  A PATCH whose answer
+    is lost, or that another client beat us to, is settled by reading the task
+    again, never by sending it twice.
+    """
+    before = task if task is not None else get_task(client, task_id)
+    action, message = plan_retry(before)
+    result = {"changed": False, "retried": False, "task": before, "before": before, "msg": message}
+    if action != "retry":
+        return result
+    spec = build_retry_spec(client, before, options)
+    result["changed"] = True
+    if check_mode:
+        result["msg"] = "Task %s failed; it would be retried (check mode)." % task_id
+        return result
+    try:
+        result["task"] = client.retry_credentials_task(task_id, spec)
+    except AmbiguousWriteError:
+        after = get_task(client, task_id)
+        if not _accepted_meanwhile(before, after):
+            raise SddcManagerError(
+                "The retry of task %s got no answer and the task is still FAILED, so it was not accepted; "
+                "nothing changed. Run the retry again." % task_id, kind="ambiguous")
+        result.update(task=after, msg="Task %s was retried (the answer to the retry request was lost; a read "
+                                      "of the task confirmed it was accepted)." % task_id)
+    except SddcManagerError as exc:
+        if exc.status_code not in (400, 409):
+            raise
+        after = get_task(client, task_id)
+        if _status.normalize(after.get("status")) == _status.FAILED and not _accepted_meanwhile(before, after):
+            raise
+        # Someone else (another play, the UI) retried it between our read and our PATCH.
+        result.update(changed=False, task=after,
+                      msg="Task %s was retried by another client just before this one; it is %s."
+                          % (task_id, _status.normalize(after.get("status"))))
+        return result
+    result["retried"] = True
+    result["msg"] = result["msg"] if "lost" in result["msg"] else "Task %s was retried." % task_id
+    return result
+
+
+def cancel(client, task_id, check_mode=False):
+    """Cancel a FAILED credentials task; a cancelled one is left alone; others cannot be."""
+    before = get_task(client, task_id)
+    status = _status.normalize(before.get("status"))
+    result = {"changed": False, "task": before, "before": before}
+    if status in (_status.USER_CANCELLED, _status.CANCELLED):
+        result["msg"] = "Task %s is already cancelled." % task_id
+        return result
+    if status != _status.FAILED:
+        raise SddcManagerError(
+            "Task %s is %s; SDDC Manager cancels only FAILED credentials tasks.%s" % (
+                task_id, status,
+                " Wait for it to end with vcf.sddc_manager.credentials_task_wait." if status in _status.RUNNING
+                else ""), kind="not_cancellable")
+    result["changed"] = True
+    if check_mode:
+        result["msg"] = "Task %s failed; it would be cancelled (check mode)." % task_id
+        return result
+    try:
+        result["task"] = client.cancel_credentials_task(task_id)
+    except AmbiguousWriteError:
+        after = get_task(client, task_id)
+        if _status.normalize(after.get("status")) not in (_status.USER_CANCELLED, _status.CANCELLED):
+            raise SddcManagerError("The cancel request for task %s got no answer and the task is still %s; "
+                                   "run the cancel again." % (task_id, after.get("status")), kind="ambiguous")
+        result["task"] = after
+    result["msg"] = "Task %s was cancelled." % task_id
+    return result

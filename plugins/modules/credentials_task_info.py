@@ -1,0 +1,174 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: credentials_task_info
+short_description: Read SDDC Manager credentials (password) tasks
+version_added: 0.1.0
+description:
+  - Reads one credentials task by id, or lists credentials tasks and filters them by status and resource.
+  - Passwords that SDDC Manager includes in tasks (C(oldPassword), C(newPassword)) are never returned.
+author:
+  - vcf.sddc_manager maintainers
+options:
+  task_id:
+    description:
+      - Id of one credentials task. When set, the filters below do not apply.
+    type: str
+  status:
+    description:
+      - Keep only tasks in one of these statuses. Case, spaces and underscores do not matter, so
+        V(In Progress) and V(IN_PROGRESS) are the same.
+    type: list
+    elements: str
+  resource_name:
+    description:
+      - Keep only tasks that touch the resource with this name (for example an ESXi host FQDN).
+    type: str
+  resource_type:
+    description:
+      - Keep only tasks that touch resources of this type, for example V(ESXI) or V(VCENTER).
+    type: str
+  limit:
+    description:
+      - Ask SDDC Manager for at most this many of the newest tasks before filtering.
+    type: int
+extends_documentation_fragment:
+  - vcf.sddc_manager.connection
+  - vcf.sddc_manager.connection.action_group
+attributes:
+  check_mode:
+    description: The module only reads, so it runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is no diff.
+    support: N/A
+"""
+
+EXAMPLES = r"""
+- name: Find every failed credentials task
+  vcf.sddc_manager.credentials_task_info:
+    hostname: sddc-manager.example.com
+    username: administrator@vsphere.local
+    password: "{{ vault_sddc_password }}"
+    status: [FAILED]
+  register: failed_tasks
+
+- name: Show them
+  ansible.builtin.debug:
+    msg: "{{ item.id }} {{ item.type }} {{ item.resources | map(attribute='resource_name') | join(', ') }}"
+  loop: "{{ failed_tasks.tasks }}"
+
+- name: Read one task
+  vcf.sddc_manager.credentials_task_info:
+    hostname: sddc-manager.example.com
+    access_token: "{{ sddc_login.access_token }}"
+    task_id: 2d0f3c4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f
+  register: one
+
+- name: Failed or running tasks on ESXi hosts, with the connection set once for the whole play
+  module_defaults:
+    group/vcf.sddc_manager.sddc_manager:
+      hostname: sddc-manager.example.com
+      access_token: "{{ sddc_login.access_token }}"
+  vcf.sddc_manager.credentials_task_info:
+    status: [FAILED, IN_PROGRESS]
+    resource_type: ESXI
+
+# Ad hoc, connection from SDDC_MANAGER_* environment variables:
+#   ansible localhost -m vcf.sddc_manager.credentials_task_info -a 'status=FAILED'
+"""
+
+RETURN = r"""
+tasks:
+  description:
+    - The matching credentials tasks, newest first, with snake_case keys. Always a list; empty when none match.
+    - Password fields of sub-tasks are removed.
+  returned: always
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Task id.
+      type: str
+      sample: 2d0f3c4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f
+    name:
+      description: Task name.
+      type: str
+    type:
+      description: Operation of the task, V(UPDATE), V(ROTATE), V(REMEDIATE) or V(UPDATE_AUTO_ROTATE_POLICY).
+      type: str
+    status:
+      description: Status as SDDC Manager reported it.
+      type: str
+      sample: FAILED
+    normalized_status:
+      description: Status in upper case with underscores, for comparisons.
+      type: str
+      sample: IN_PROGRESS
+    resources:
+      description: Resources the task touches (C(resource_name), C(resource_type)), taken from its sub-tasks.
+      type: list
+      elements: dict
+    sub_tasks:
+      description: Sub-tasks, one per account, without passwords.
+      type: list
+      elements: dict
+    failed_subtasks:
+      description: The failure report of a FAILED task, as in M(vcf.sddc_manager.credentials_task_retry).
+      type: list
+      elements: dict
+"""
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule
+
+
+def matches(task, statuses, resource_name, resource_type):
+    if statuses and _status.normalize(task.get("status")) not in statuses:
+        return False
+    resources = _tasks.resources_of(task)
+    if resource_name and not any(r["resource_name"] == resource_name for r in resources):
+        return False
+    if resource_type and not any((r["resource_type"] or "").upper() == resource_type.upper() for r in resources):
+        return False
+    return True
+
+
+def main():
+    module = SddcManagerModule(
+        argument_spec=dict(
+            task_id=dict(type="str"),
+            status=dict(type="list", elements="str"),
+            resource_name=dict(type="str"),
+            resource_type=dict(type="str"),
+            limit=dict(type="int"),
+        ),
+        mutually_exclusive=[("task_id", "status"), ("task_id", "resource_name"), ("task_id", "resource_type"),
+                            ("task_id", "limit")],
+        supports_check_mode=True,
+    )
+    p = module.params
+    if p["limit"] is not None and p["limit"] < 1:
+        module.fail_json(msg="limit must be a positive number of tasks, got %d." % p["limit"])
+    statuses = set(_status.normalize(s) for s in p["status"] or [])
+    try:
+        if p["task_id"]:
+            found = [_tasks.get_task(module.client, p["task_id"])]
+        else:
+            found = [task for task in module.client.list_credentials_tasks(limit=p["limit"])
+                     if matches(task, statuses, p["resource_name"], p["resource_type"])]
+    except SddcManagerError as exc:
+        module.fail_from(exc)
+    module.exit_json(changed=False, tasks=[module.describe_task(task) for task in found])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,273 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: credentials_task_retry
+short_description: Retry a failed SDDC Manager credentials (password) task
+version_added: 0.1.0
+description:
+  - Retries a FAILED credentials task, which unblocks further password operations on its resources.
+  - The task is read first. Only a FAILED task is retried. A task that is already running or already succeeded
+    is left alone and reported as unchanged, so the module can run again safely.
+  - For a ROTATE task the retry request can be rebuilt from the task itself; UPDATE and REMEDIATE tasks need the
+    new passwords in O(elements).
+  - Optionally waits for the retried task to end and reports each failed sub-task with the error and the
+    remediation SDDC Manager gave.
+author:
+  - vcf.sddc_manager maintainers
+options:
+  task_id:
+    description:
+      - Id of the FAILED credentials task.
+    type: str
+    required: true
+  operation_type:
+    description:
+      - Operation of the retry request. It must be the operation of the task.
+      - Required with O(elements). When omitted, the task's own type is used.
+    type: str
+    choices: [UPDATE, ROTATE, REMEDIATE, UPDATE_AUTO_ROTATE_POLICY]
+  elements:
+    description:
+      - The resources and accounts of the task, with the new passwords for V(UPDATE) and V(REMEDIATE).
+      - When omitted for a V(ROTATE) or V(UPDATE_AUTO_ROTATE_POLICY) task, they are read from the task's resource
+        credentials (passwords dropped).
+    type: list
+    elements: dict
+    suboptions:
+      resource_name:
+        description: Name of the resource, for example the ESXi host FQDN. This or O(elements[].resource_id) is required.
+        type: str
+      resource_id:
+        description: Id of the resource in SDDC Manager.
+        type: str
+      resource_type:
+        description: Type of the resource.
+        type: str
+        required: true
+        choices: [ESXI, VCENTER, PSC, NSXT_MANAGER, NSXT_EDGE, NSX_ALB, BACKUP]
+      credentials:
+        description: Accounts of the resource that the task changes.
+        type: list
+        elements: dict
+        required: true
+        suboptions:
+          credential_type:
+            description: Kind of account.
+            type: str
+            choices: [SSO, SSH, API, FTP, AUDIT]
+          account_type:
+            description: Owner of the account.
+            type: str
+            choices: [USER, SYSTEM, SERVICE]
+          username:
+            description: User name of the account.
+            type: str
+            required: true
+          password:
+            description:
+              - New password, required for V(UPDATE) and V(REMEDIATE), refused for V(ROTATE) and
+                V(UPDATE_AUTO_ROTATE_POLICY) (SDDC Manager chooses it).
+            type: str
+  auto_rotate_policy:
+    description:
+      - Auto-rotate policy, for V(UPDATE_AUTO_ROTATE_POLICY) tasks only.
+    type: dict
+    suboptions:
+      enable_auto_rotate_policy:
+        description: Whether SDDC Manager rotates the passwords on its own.
+        type: bool
+        required: true
+      frequency_in_days:
+        description: Days between automatic rotations, 1 to 90. Required when enabling.
+        type: int
+  wait:
+    description:
+      - Wait for the retried task to end. With V(false) the module returns as soon as SDDC Manager accepts the retry.
+    type: bool
+    default: false
+  fail_on_failure:
+    description:
+      - With O(wait=true), fail when the task ends FAILED again. The failure report is returned either way.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - vcf.sddc_manager.connection
+  - vcf.sddc_manager.connection.action_group
+  - vcf.sddc_manager.wait
+attributes:
+  check_mode:
+    description: Reads the task and reports whether it would be retried; sends no retry request.
+    support: full
+  diff_mode:
+    description: Shows the status of the task before and after.
+    support: full
+notes:
+  - SDDC Manager accepts a retry only for a FAILED task. A task that was cancelled or is INCONSISTENT cannot be
+    retried; the module fails and says what to do instead.
+  - If the answer to the retry request is lost, the module reads the task to learn whether the retry was
+    accepted. It never sends the request twice.
+  - To retry many tasks in one play, M(vcf.sddc_manager.credentials_task_wait) waits for all of them in one process.
+seealso:
+  - module: vcf.sddc_manager.credentials_task_wait
+  - module: vcf.sddc_manager.credentials_task_cancel
+"""
+
+EXAMPLES = r"""
+- name: Retry a failed ROTATE task; the request is rebuilt from the task
+  vcf.sddc_manager.credentials_task_retry:
+    hostname: sddc-manager.example.com
+    username: administrator@vsphere.local
+    password: "{{ vault_sddc_password }}"
+    task_id: 2d0f3c4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f
+    wait: true
+
+- name: Retry a failed UPDATE task with the passwords to set
+  vcf.sddc_manager.credentials_task_retry:
+    hostname: sddc-manager.example.com
+    access_token: "{{ sddc_login.access_token }}"
+    refresh_token: "{{ sddc_login.refresh_token }}"
+    task_id: 7a1e9b0c-1111-4c2d-9e3f-4a5b6c7d8e9f
+    operation_type: UPDATE
+    elements:
+      - resource_name: esxi-01.example.com
+        resource_type: ESXI
+        credentials:
+          - credential_type: SSH
+            username: root
+            password: "{{ vault_esxi01_root_password }}"
+    wait: true
+    wait_timeout: 900
+  register: retried
+
+- name: Show what failed again, if anything
+  ansible.builtin.debug:
+    var: retried.failed_subtasks
+  when: retried.failed_subtasks | default([]) | length > 0
+
+# Ad hoc, connection from SDDC_MANAGER_* environment variables, preview only:
+#   ansible localhost -m vcf.sddc_manager.credentials_task_retry -a 'task_id=2d0f3c4e-...' --check --diff
+"""
+
+RETURN = r"""
+task:
+  description:
+    - The task as SDDC Manager last reported it, snake_case, without passwords. After a retry without O(wait) this
+      is the generic task view SDDC Manager answers with (statuses like V(In Progress)); compare O(status) instead.
+  returned: always
+  type: dict
+status:
+  description: Normalised status of the task after this run (upper case, underscores).
+  returned: always
+  type: str
+  sample: IN_PROGRESS
+retried:
+  description: Whether a retry request was accepted by SDDC Manager in this run.
+  returned: always
+  type: bool
+failed_subtasks:
+  description:
+    - One entry per failed sub-task error of a task that ended FAILED, to fix before the next retry.
+  returned: when the task is FAILED at the end of the run
+  type: list
+  elements: dict
+  contains:
+    task_id:
+      description: Task id.
+      type: str
+    resource_name:
+      description: Resource whose account failed.
+      type: str
+    resource_type:
+      description: Type of that resource.
+      type: str
+    username:
+      description: Account that failed.
+      type: str
+    subtask:
+      description: Name of the failed sub-task.
+      type: str
+    error_code:
+      description: SDDC Manager error code.
+      type: str
+    message:
+      description: Error message.
+      type: str
+    remediation:
+      description: What SDDC Manager advises to do.
+      type: str
+    reference_token:
+      description: Token correlating the error with SDDC Manager logs, for a support request.
+      type: str
+elapsed:
+  description: Seconds spent waiting, with O(wait=true).
+  returned: when O(wait=true) and a retry was sent
+  type: float
+"""
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, baseline_of
+
+
+def main():
+    argument_spec = dict(
+        task_id=dict(type="str", required=True),
+        wait=dict(type="bool", default=False),
+        fail_on_failure=dict(type="bool", default=True),
+    )
+    argument_spec.update(_spec.spec_options())
+    argument_spec.update(wait_argument_spec())
+    module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    problems = _spec.validate(p)
+    if problems:
+        module.fail_problems(problems, heading="Invalid retry options")
+    task_id = p["task_id"]
+    client = module.client
+    outcome = None
+    try:
+        result = _tasks.retry(client, task_id, p, check_mode=module.check_mode)
+        if result["retried"] and p["wait"]:
+            waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
+            outcome = waiter.wait([task_id], baselines={task_id: baseline_of(result["before"])})
+            result["task"] = outcome.tasks[task_id]
+    except SddcManagerError as exc:
+        module.fail_from(exc, task_id=task_id)
+
+    task = result["task"]
+    before_status = _status.normalize(result["before"].get("status"))
+    status = _status.normalize(task.get("status"))
+    if module.check_mode and result["changed"]:
+        status = _status.IN_PROGRESS  # what SDDC Manager would report after accepting the retry
+    out = dict(changed=result["changed"], retried=result["retried"], status=status, msg=result["msg"],
+               task=module.describe_task(task))
+    if module._diff:
+        out["diff"] = {"before": {"task_id": task_id, "status": before_status},
+                       "after": {"task_id": task_id, "status": status}}
+    report = _tasks.failure_report(task) if status == _status.FAILED else []
+    if report:
+        out["failed_subtasks"] = module.redact(report)
+    if outcome is not None:
+        out["elapsed"] = round(outcome.elapsed, 1)
+        if outcome.timed_out:
+            out["msg"] = "Task %s was retried but was still %s after wait_timeout (%d s)." % (
+                task_id, status, p["wait_timeout"])
+            module.fail_json(**out)
+        if report and p["fail_on_failure"]:
+            out["msg"] = "Task %s was retried and failed again: %s" % (
+                task_id, " | ".join(_tasks.describe_failures(report)))
+            module.fail_json(**out)
+        out["msg"] = "Task %s was retried and ended %s." % (task_id, status)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: credentials_task_wait
+short_description: Wait for SDDC Manager credentials tasks to end
+version_added: 0.1.0
+description:
+  - Waits, in one process, until every given credentials task has ended, then reports which succeeded and which
+    failed, with the error and remediation of each failed sub-task.
+  - All tasks are read together at each poll (one list request when there are more than two), so the number of
+    requests does not grow with tasks times polls.
+author:
+  - vcf.sddc_manager maintainers
+options:
+  task_ids:
+    description:
+      - Ids of the credentials tasks to wait for.
+    type: list
+    elements: str
+    required: true
+  fail_on_failure:
+    description:
+      - Fail when any task ended FAILED, cancelled or INCONSISTENT. The lists and the failure report are returned
+        either way.
+    type: bool
+    default: true
+  fail_on_timeout:
+    description:
+      - Fail when some tasks are still running after O(wait_timeout). With V(false) the module returns them in
+        RV(pending_ids), so a play can report progress and call it again.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - vcf.sddc_manager.connection
+  - vcf.sddc_manager.connection.action_group
+  - vcf.sddc_manager.wait
+attributes:
+  check_mode:
+    description: The module only reads, so it runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is no diff.
+    support: N/A
+"""
+
+EXAMPLES = r"""
+- name: Wait for the retried tasks, at most 30 minutes
+  vcf.sddc_manager.credentials_task_wait:
+    hostname: sddc-manager.example.com
+    access_token: "{{ sddc_login.access_token }}"
+    refresh_token: "{{ sddc_login.refresh_token }}"
+    task_ids: "{{ retried_ids }}"
+    wait_timeout: 1800
+    wait_sleep: 10
+  register: waited
+
+- name: Report progress every minute without failing on the timeout
+  vcf.sddc_manager.credentials_task_wait:
+    task_ids: "{{ retried_ids }}"
+    wait_timeout: 60
+    fail_on_timeout: false
+  register: progress
+  until: progress.pending_ids | length == 0
+  retries: 30
+  delay: 0
+
+# Ad hoc, connection from SDDC_MANAGER_* environment variables:
+#   ansible localhost -m vcf.sddc_manager.credentials_task_wait -a 'task_ids=2d0f3c4e-...,7a1e9b0c-... wait_timeout=600'
+"""
+
+RETURN = r"""
+tasks:
+  description: The tasks as last read, snake_case, without passwords, in the order of O(task_ids).
+  returned: always
+  type: list
+  elements: dict
+succeeded_ids:
+  description: Tasks that ended SUCCESSFUL (or COMPLETED_WITH_WARNING).
+  returned: always
+  type: list
+  elements: str
+failed_ids:
+  description: Tasks that ended FAILED, cancelled, skipped or INCONSISTENT.
+  returned: always
+  type: list
+  elements: str
+pending_ids:
+  description: Tasks still running when O(wait_timeout) ran out.
+  returned: always
+  type: list
+  elements: str
+failed_subtasks:
+  description: One entry per failed sub-task error, as in M(vcf.sddc_manager.credentials_task_retry).
+  returned: always
+  type: list
+  elements: dict
+elapsed:
+  description: Seconds spent waiting.
+  returned: always
+  type: float
+polls:
+  description: How many times the tasks were read.
+  returned: always
+  type: int
+"""
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter
+
+
+def main():
+    argument_spec = dict(
+        task_ids=dict(type="list", elements="str", required=True),
+        fail_on_failure=dict(type="bool", default=True),
+        fail_on_timeout=dict(type="bool", default=True),
+    )
+    argument_spec.update(wait_argument_spec())
+    module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
+    p = module.params
+    # Keep the order the caller gave, without repeats: a duplicated id would be waited for twice.
+    task_ids = list(dict.fromkeys(i for i in p["task_ids"] if i))
+    if not task_ids:
+        module.fail_json(msg="task_ids is empty: give the id of at least one credentials task.")
+    if p["wait_timeout"] < 0 or p["wait_sleep"] < 1:
+        module.fail_json(msg="wait_timeout must be 0 or more and wait_sleep at least 1 second.")
+    client = module.client
+    waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
+    try:
+        outcome = waiter.wait(task_ids)
+    except SddcManagerError as exc:
+        module.fail_from(exc)
+
+    tasks = [outcome.tasks[i] for i in task_ids]
+    succeeded = [t["id"] for t in tasks if _status.succeeded(t.get("status"))]
+    unsuccessful = [t["id"] for t in tasks if _status.unsuccessful(t.get("status"))]
+    report = [entry for t in tasks for entry in _tasks.failure_report(t)]
+    out = dict(changed=False, tasks=[module.describe_task(t) for t in tasks], succeeded_ids=succeeded,
+               failed_ids=unsuccessful, pending_ids=outcome.pending_ids, failed_subtasks=module.redact(report),
+               elapsed=round(outcome.elapsed, 1), polls=outcome.polls)
+    out["msg"] = "%d succeeded, %d failed, %d still running after %.0f s." % (
+        len(succeeded), len(unsuccessful), len(outcome.pending_ids), outcome.elapsed)
+    if unsuccessful and p["fail_on_failure"]:
+        reported = set(entry["task_id"] for entry in report)
+        lines = _tasks.describe_failures(report) + [
+            "task %s ended %s" % (i, _status.normalize(outcome.tasks[i].get("status")))
+            for i in unsuccessful if i not in reported]
+        out["msg"] = "%d of %d tasks did not succeed: %s" % (len(unsuccessful), len(task_ids), " | ".join(lines))
+        module.fail_json(**out)
+    if outcome.pending_ids and p["fail_on_timeout"]:
+        out["msg"] = "Timed out after wait_timeout (%d s): %s still running." % (
+            p["wait_timeout"], ", ".join(outcome.pending_ids))
+        module.fail_json(**out)
+    module.exit_json(**out)
+
+
+if __name__ == "__main__":
+    main()
