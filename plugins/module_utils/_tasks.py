@@ -246,3 +246,31 @@ def cancel(client, task_id, check_mode=False):
         result["task"] = after
     result["msg"] = "Task %s was cancelled." % task_id
     return result
+
+
+def select_tasks(client, task_ids, discover=False, resource_types=None, resource_names=None):
+    """``{id: task}`` for the given ids plus, with ``discover``, every FAILED task matching the filters.
+
+    One list read serves both the discovery and the status of the named tasks.
+    """
+    task_ids = list(dict.fromkeys(task_ids))
+    if not discover:
+        return fetch_tasks(client, task_ids)
+    listed = client.list_credentials_tasks()
+    types = set(t.upper() for t in resource_types or [])
+    names = set(resource_names or [])
+    selected = {}
+    for task in listed:
+        if _status.normalize(task.get("status")) != _status.FAILED:
+            continue
+        resources = resources_of(task)
+        if types and not any((r["resource_type"] or "").upper() in types for r in resources):
+            continue
+        if names and not any(r["resource_name"] in names for r in resources):
+            continue
+        selected[task.get("id")] = task
+    by_id = dict((task.get("id"), task) for task in listed)
+    for task_id in task_ids:
+        if task_id not in selected:
+            selected[task_id] = by_id[task_id] if task_id in by_id else get_task(client, task_id)
+    return selected
