@@ -186,7 +186,7 @@ errors:
   elements: dict
 results:
   description: One entry per task - C(task_id), C(type), C(action) (V(retried), V(would_retry), V(skipped) or
-    V(error)), C(status_before), C(status), C(resources), C(msg).
+    V(error)), C(status_before), C(status), C(resources), C(msg), and C(retried_at) (UTC) for retried tasks.
   returned: always
   type: list
   elements: dict
@@ -216,8 +216,10 @@ elapsed:
   type: float
 """
 
+import time
+
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _tasks
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError, iso_utc
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, baseline_of
 
@@ -265,7 +267,10 @@ def main():
         if outcome["changed"]:
             action = "would_retry" if module.check_mode else "retried"
             retried.append(task_id)
-        results.append(_entry(task, outcome["task"], action, outcome["msg"]))
+        entry = _entry(task, outcome["task"], action, outcome["msg"])
+        if action == "retried":
+            entry["retried_at"] = iso_utc(time.time())
+        results.append(entry)
 
     out = dict(changed=bool(retried), retried=[] if module.check_mode else retried,
                skipped=[r["task_id"] for r in results if r["action"] == "skipped"], errors=errors,
