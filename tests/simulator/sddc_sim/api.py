@@ -1,0 +1,272 @@
+"""The ``/v1`` endpoints: routing, authentication and the handlers.
+
+Routing comes first: an unknown path is 404 and a known path with another
+method is 405 whether or not the caller is logged in; then the token is
+checked (except on the three token endpoints); then the handler runs.
+Handlers take the state and a ``Request`` and return a ``Response`` or raise
+``ApiError``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+
+from . import vocab
+from .errors import ApiError
+from .validation import validate_update_spec
+
+@dataclasses.dataclass
+class Request:
+    method: str
+    path: str
+    query: dict
+    headers: object
+    body: bytes
+
+
+@dataclasses.dataclass
+class Response:
+    status: int
+    payload: object = None
+    headers: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class Endpoint:
+    handler: object
+    kind: str      # latency class from the scenario: login, refresh, revoke, get, patch, delete
+    public: bool = False
+
+
+class Route:
+    def __init__(self, template, endpoints):
+        self.template = template
+        self.endpoints = endpoints
+        self._pattern = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$")
+
+    def match(self, path):
+        found = self._pattern.match(path)
+        return found.groupdict() if found else None
+
+
+def resolve(path):
+    """``(route, params)`` for a path, or ``(None, None)``."""
+    for route in ROUTES:
+        params = route.match(path)
+        if params is not None:
+            return route, params
+    return None, None
+
+
+def dispatch(state, request, route, params):
+    """Answer one ``/v1`` request whose route was already resolved."""
+    if route is None:
+        raise ApiError(404, "NOT_FOUND", "No API at %s" % request.path)
+    endpoint = route.endpoints.get(request.method)
+    if endpoint is None:
+        raise ApiError(405, "METHOD_NOT_ALLOWED", "%s is not supported on %s" % (request.method, route.template),
+                       headers={"Allow": ", ".join(sorted(route.endpoints))})
+    principal = None if endpoint.public else _authenticate(state, request)
+    return endpoint.handler(state, request, params, principal)
+
+
+def _authenticate(state, request):
+    header = request.headers.get("Authorization") or ""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiError(401, "Unauthorized", "Full authentication is required to access this resource",
+                       "Log in with POST /v1/tokens and send the access token as a Bearer token",
+                       headers={"WWW-Authenticate": 'Bearer realm="sddc-manager"'})
+    principal = state.tokens.principal(token.strip())
+    if principal is None:
+        raise ApiError(401, "Unauthorized", "The access token is invalid or has expired",
+                       "Refresh the access token or log in again",
+                       headers={"WWW-Authenticate": 'Bearer realm="sddc-manager", error="invalid_token"'})
+    return principal
+
+
+def _json(request, error_code="INVALID_REQUEST_BODY"):
+    try:
+        return json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ApiError(400, error_code, "The request body is not valid JSON") from exc
+
+
+# -- tokens -----------------------------------------------------------------
+
+def login(state, request, _params, _principal):
+    spec = _json(request, "IDENTITY_INVALID_REQUEST")
+    if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) and spec.get(k)
+                                             for k in ("username", "password")):
+        state.metrics.bump("failed_logins")
+        raise ApiError(400, "IDENTITY_INVALID_REQUEST", "username and password are required")
+    user = state.users.get(spec["username"])
+    if user is None or user["password"] != spec["password"]:
+        state.metrics.bump("failed_logins")
+        raise ApiError(401, "IDENTITY_UNAUTHORIZED_ENTITY", "Unable to authenticate: wrong username or password",
+                       "Check the user name and password")
+    state.metrics.bump("logins")
+    # Real SDDC Managers answer 200 here although the spec says 201.
+    return Response(200, state.tokens.issue(user["username"], user["role"]))
+
+
+def _refresh_token_id(request):
+    """The body is the refresh token id as a JSON string, or the bare id."""
+    text = request.body.decode("utf-8", "replace").strip()
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    if not isinstance(value, str) or not value.strip():
+        raise ApiError(400, "IDENTITY_INVALID_REQUEST", "The body must be the refresh token id")
+    return value.strip()
+
+
+def refresh(state, request, _params, _principal):
+    token = state.tokens.refresh(_refresh_token_id(request))
+    if token is None:
+        raise ApiError(404, "REFRESH_TOKEN_NOT_FOUND", "The refresh token is unknown, revoked or expired",
+                       "Log in again with POST /v1/tokens")
+    state.metrics.bump("refreshes")
+    return Response(200, token)
+
+
+def revoke(state, request, _params, _principal):
+    # 204 whether or not the id was known: the spec lists no other answer.
+    if state.tokens.revoke(_refresh_token_id(request)):
+        state.metrics.bump("revocations")
+    return Response(204)
+
+
+# -- credentials tasks ------------------------------------------------------
+
+def list_tasks(state, request, _params, _principal):
+    limit = _limit(request)
+    with state.lock:
+        tasks = state.all_tasks()
+        elements = [t.credentials_view() for t in (tasks if limit is None else tasks[:limit])]
+    total = len(tasks)
+    page = limit if limit is not None else total
+    return Response(200, {
+        "elements": elements,
+        "pageMetadata": {
+            "pageNumber": 0,
+            "pageSize": len(elements),
+            "totalElements": total,
+            "totalPages": math.ceil(total / page) if page else 0,
+        },
+    })
+
+
+def _limit(request):
+    values = request.query.get("limit")
+    if not values:
+        return None
+    try:
+        limit = int(values[-1])
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        raise ApiError(400, "INVALID_QUERY_PARAMETER", "limit must be a positive integer", arguments=["limit"])
+    return limit
+
+
+def _not_found(state, task_id):
+    return ApiError(state.scenario.not_found_status, "CREDENTIALS_TASK_NOT_FOUND",
+                    "Credentials task %s was not found" % task_id, arguments=[task_id])
+
+
+def get_task(state, _request, params, _principal):
+    with state.lock:
+        task = state.task(params["id"])
+        if task is None:
+            raise _not_found(state, params["id"])
+        return Response(200, task.credentials_view())
+
+
+def resource_credentials(state, _request, params, _principal):
+    with state.lock:
+        task = state.task(params["id"])
+        if task is None:
+            raise _not_found(state, params["id"])
+        return Response(200, task.resource_credentials())
+
+
+def retry_task(state, request, params, principal):
+    try:
+        _require_change_role(principal, "retry")
+        body = _json(request, "PASSWORD_MANAGER_INVALID_REQUEST_BODY")
+        with state.lock:
+            task = state.task(params["id"])
+            if task is None:
+                raise _not_found(state, params["id"])
+            if not task.is_retryable:
+                raise ApiError(400, "PASSWORD_MANAGER_TASK_NOT_RETRYABLE",
+                               "Credentials task %s is %s; only a FAILED task can be retried" % (task.id, task.status),
+                               "Wait for a running task to finish; a finished or cancelled task cannot be retried",
+                               arguments=[task.id, task.status])
+            passwords, policy = validate_update_spec(body, task)
+            task.retry(state.clock.now(), passwords, policy)
+            task.advance(state.clock.now())
+            view = task.generic_view()
+    except ApiError:
+        state.metrics.bump("patches_rejected")
+        raise
+    state.metrics.bump("patches_accepted")
+    state.metrics.retried(task.id)
+    return Response(202, view)
+
+
+def cancel_task(state, _request, params, principal):
+    try:
+        _require_change_role(principal, "cancel")
+        with state.lock:
+            task = state.task(params["id"])
+            if task is None:
+                raise _not_found(state, params["id"])
+            if task.status != "FAILED":
+                raise ApiError(400, "PASSWORD_MANAGER_TASK_NOT_CANCELLABLE",
+                               "Credentials task %s is %s; only a FAILED task can be cancelled"
+                               % (task.id, task.status), arguments=[task.id, task.status])
+            task.cancel(state.clock.now())
+            view = task.generic_view()
+    except ApiError:
+        state.metrics.bump("deletes_rejected")
+        raise
+    state.metrics.bump("deletes_accepted")
+    return Response(202, view)
+
+
+def _require_change_role(principal, action):
+    username, role = principal
+    if role not in vocab.ROLES_ALLOWED_TO_CHANGE:
+        raise ApiError(403, "Forbidden", "User %s with role %s may not %s credentials tasks" % (username, role, action),
+                       "Use an account with the ADMIN role")
+
+
+# -- generic tasks ----------------------------------------------------------
+
+def generic_task(state, _request, params, _principal):
+    with state.lock:
+        task = state.task(params["id"])
+        if task is None:
+            raise ApiError(404, "TASK_NOT_FOUND", "Task %s was not found" % params["id"], arguments=[params["id"]])
+        return Response(200, task.generic_view())
+
+
+ROUTES = [
+    Route("/v1/tokens", {"POST": Endpoint(login, "login", public=True)}),
+    Route("/v1/tokens/access-token/refresh", {"PATCH": Endpoint(refresh, "refresh", public=True)}),
+    Route("/v1/tokens/refresh-token", {"DELETE": Endpoint(revoke, "revoke", public=True)}),
+    Route("/v1/credentials/tasks", {"GET": Endpoint(list_tasks, "get")}),
+    Route("/v1/credentials/tasks/{id}", {
+        "GET": Endpoint(get_task, "get"),
+        "PATCH": Endpoint(retry_task, "patch"),
+        "DELETE": Endpoint(cancel_task, "delete"),
+    }),
+    Route("/v1/credentials/tasks/{id}/resource-credentials", {"GET": Endpoint(resource_credentials, "get")}),
+    Route("/v1/tasks/{id}", {"GET": Endpoint(generic_task, "get")}),
+]

@@ -1,0 +1,128 @@
+"""Fault injection: rules that match ``/v1`` requests and break them on purpose.
+
+Each request walks the rules in order.  A rule the request matches counts it
+(``seen``); it fires when more than ``after`` matching requests were seen, it
+has fired fewer than ``count`` times (``null`` = no limit) and, when a
+``probability`` is set, a draw from the rule's own seeded generator says so.
+The first rule that fires wins; rules after it do not see the request.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import threading
+
+from .errors import ScenarioError
+from .schema import Fields
+
+KINDS = ("http_error", "rate_limit", "reset", "lost_reply", "slow")
+METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
+BODIES = ("json", "html", "empty")
+# rst: abortive close (the client sees "connection reset");
+# fin: orderly close with no reply (the client sees "remote end closed connection").
+DROP_MODES = ("rst", "fin")
+
+_COMMON_KEYS = ("match", "kind", "count", "after", "probability")
+_KIND_KEYS = {
+    "http_error": ("status", "body", "retry_after"),
+    "rate_limit": ("status", "body", "retry_after"),
+    "reset": ("mode",),
+    "lost_reply": ("mode",),
+    "slow": ("delay",),
+}
+
+
+def parse_faults(items, where="faults"):
+    if not isinstance(items, list):
+        raise ScenarioError("%s: expected a list" % where)
+    return [_parse_rule(item, "%s[%d]" % (where, index)) for index, item in enumerate(items)]
+
+
+def _parse_rule(item, where):
+    if not isinstance(item, dict):
+        raise ScenarioError("%s: expected a mapping" % where)
+    kind = item.get("kind")
+    if kind not in KINDS:
+        raise ScenarioError("%s.kind: %r is not one of %s" % (where, kind, ", ".join(KINDS)))
+    fields = Fields(item, where, _COMMON_KEYS + _KIND_KEYS[kind])
+    rule = {
+        "kind": kind,
+        "match": _parse_match(fields.get("match", dict, {}), where + ".match"),
+        "count": fields.get("count", int, None, positive=True),
+        "after": fields.get("after", int, 0, non_negative=True),
+        "probability": fields.get("probability", "number", 1.0, non_negative=True),
+    }
+    if rule["probability"] > 1:
+        raise ScenarioError("%s.probability: must be between 0 and 1" % where)
+    if kind in ("http_error", "rate_limit"):
+        rule["status"] = fields.get("status", int, 500 if kind == "http_error" else 429)
+        if not 400 <= rule["status"] <= 599:
+            raise ScenarioError("%s.status: must be an HTTP error status (400-599)" % where)
+        rule["body"] = fields.get("body", str, "json", choices=BODIES)
+        rule["retry_after"] = fields.get("retry_after", int, 1 if kind == "rate_limit" else None,
+                                         non_negative=True)
+    elif kind in ("reset", "lost_reply"):
+        rule["mode"] = fields.get("mode", str, "rst", choices=DROP_MODES)
+    else:
+        rule["delay"] = fields.get("delay", "number", positive=True)
+    return rule
+
+
+def _parse_match(item, where):
+    fields = Fields(item, where, ("method", "path"))
+    method = item.get("method")
+    if method is None:
+        methods = None
+    else:
+        methods = [method] if isinstance(method, str) else method
+        if not isinstance(methods, list) or not methods or any(
+                not isinstance(m, str) or m.upper() not in METHODS for m in methods):
+            raise ScenarioError("%s.method: expected one of %s, or a list of them" % (where, ", ".join(METHODS)))
+        methods = sorted({m.upper() for m in methods})
+    # fnmatch-style glob on the path without query string; "*" also crosses "/".
+    return {"method": methods, "path": fields.get("path", str, None)}
+
+
+class Faults:
+    """The active rule list with its counters; thread-safe."""
+
+    def __init__(self, rules, seed):
+        self._lock = threading.Lock()
+        self._rules = []
+        for index, rule in enumerate(rules):
+            self._rules.append({
+                "rule": rule,
+                "seen": 0,
+                "fired": 0,
+                # One generator per rule, so adding a rule leaves the others' draws unchanged.
+                "rng": random.Random("%s:fault:%d" % (seed, index)),
+            })
+
+    def pick(self, method, path):
+        """Return the rule that fires for this request, or ``None``."""
+        with self._lock:
+            for entry in self._rules:
+                rule = entry["rule"]
+                if not _matches(rule["match"], method, path):
+                    continue
+                entry["seen"] += 1
+                if entry["seen"] <= rule["after"]:
+                    continue
+                if rule["count"] is not None and entry["fired"] >= rule["count"]:
+                    continue
+                if rule["probability"] < 1 and entry["rng"].random() >= rule["probability"]:
+                    continue
+                entry["fired"] += 1
+                return rule
+            return None
+
+    def describe(self):
+        with self._lock:
+            return [dict(entry["rule"], seen=entry["seen"], fired=entry["fired"]) for entry in self._rules]
+
+
+def _matches(match, method, path):
+    if match["method"] is not None and method not in match["method"]:
+        return False
+    return match["path"] is None or fnmatch.fnmatchcase(path, match["path"])

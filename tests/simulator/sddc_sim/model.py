@@ -1,0 +1,386 @@
+"""A credentials task and its life cycle.
+
+Progress is computed lazily from the simulator clock: a run starts at ``t0``,
+spends ``pending_seconds`` PENDING, then works through its sub-tasks one after
+another in equal slices of the remaining ``run_seconds``, and ends with the
+outcome chosen when it started.  Nothing runs in the background, so the state
+only depends on the clock, the scenario and the seed.
+
+Initially terminal tasks are built the same way: a run that started at the
+task's creation time and has already finished.
+
+Callers hold the state lock; these objects have none of their own.
+"""
+
+from __future__ import annotations
+
+import random
+import string
+import uuid
+
+from . import vocab
+from .clock import iso
+from .errors import error_object
+
+_VERB = {"UPDATE": "update", "ROTATE": "rotate", "REMEDIATE": "remediate",
+         "UPDATE_AUTO_ROTATE_POLICY": "update the auto-rotate policy of"}
+_DEFAULT_ERROR_CODE = {
+    "UPDATE": "PASSWORD_UPDATE_FAILED",
+    "ROTATE": "PASSWORD_ROTATE_FAILED",
+    "REMEDIATE": "PASSWORD_REMEDIATE_FAILED",
+    "UPDATE_AUTO_ROTATE_POLICY": "PASSWORD_AUTO_ROTATE_POLICY_UPDATE_FAILED",
+}
+# Duration given to the already-finished run of a task that starts out terminal
+# but has no run_seconds (runs forever on retry).
+_HISTORIC_RUN_SECONDS = 60.0
+_SPECIALS = "!@#$%^&*"
+
+
+def new_uuid(rng):
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
+
+
+def new_password(rng, length=16):
+    """A password that meets the usual VCF complexity rules (upper, lower, digit, special)."""
+    pools = (string.ascii_uppercase, string.ascii_lowercase, string.digits, _SPECIALS)
+    chars = [rng.choice(pool) for pool in pools]
+    everything = "".join(pools)
+    chars += [rng.choice(everything) for _ in range(length - len(chars))]
+    rng.shuffle(chars)
+    return "".join(chars)
+
+
+def reference_token(rng):
+    return "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6))
+
+
+class Credential:
+    def __init__(self, spec, rng):
+        self.credential_type = spec["credential_type"]
+        self.account_type = spec["account_type"]
+        self.username = spec["username"]
+        # Current password as SDDC Manager knows it.
+        self.password = spec["password"] or new_password(rng)
+        # What an UPDATE/REMEDIATE task sets (the password its spec carries).
+        self.new_password = spec["new_password"] or new_password(rng)
+
+
+class Resource:
+    def __init__(self, spec, rng):
+        self.name = spec["name"]
+        self.id = spec["id"] or new_uuid(rng)
+        self.type = spec["type"]
+        self.fqdn = spec["fqdn"]
+        self.credentials = [Credential(c, rng) for c in spec["credentials"]]
+
+    def ref(self):
+        """The spec's ``Resource`` object."""
+        return {"resourceId": self.id, "type": self.type, "name": self.name, "fqdn": self.fqdn}
+
+
+class SubTask:
+    def __init__(self, task, resource, credential, rng):
+        self.id = new_uuid(rng)
+        self.resource = resource
+        self.credential = credential
+        verb = _VERB[task.type]
+        self.name = "%s %s password of %s on %s" % (verb.capitalize(), credential.credential_type,
+                                                    credential.username, resource.name)
+        self.description = "%s the %s password of %s account %s on %s %s" % (
+            verb.capitalize(), credential.credential_type, credential.account_type,
+            credential.username, resource.type, resource.name)
+        self.status = "PENDING"
+        self.errors = []
+        self.created = None
+        self.completed = None
+        self.old_password = None
+        self.new_password = None
+
+    def key(self):
+        return (self.resource.id, self.credential.username, self.credential.credential_type)
+
+
+class CredentialsTask:
+    def __init__(self, spec, rng, seed, created, now):
+        self.id = spec["id"] or new_uuid(rng)
+        self.name = spec["name"]
+        self.type = spec["type"]
+        self.created = spec["created"] if spec["created"] is not None else created
+        self.completed = None
+        self.is_auto_rotate = spec["auto_rotate"]
+        self.run_seconds = spec["run_seconds"]
+        self.pending_seconds = spec["pending_seconds"]
+        self.outcomes = spec["outcomes"]
+        self.resources = [Resource(r, rng) for r in spec["resources"]]
+        self.subtasks = [SubTask(self, res, cred, rng) for res in self.resources for cred in res.credentials]
+        self.status = "PENDING"
+        self.errors = []
+        self.retries = 0
+        self.runs = 0
+        self.auto_rotate_policy = None
+        self.seq = 0  # insertion order, set by the state; breaks timestamp ties
+        self._seed = seed
+        self._run = None
+        self._begin(spec, now)
+
+    # -- life cycle -------------------------------------------------------
+
+    def _begin(self, spec, now):
+        status = spec["status"]
+        if status in vocab.RUNNING:
+            # A task that is running when the scenario loads started just now
+            # (or just left PENDING) and uses the first scripted outcome.
+            start = now if status == "PENDING" else now - self.pending_seconds
+            self._start(start, self._next_outcome(), {}, self.run_seconds)
+            return
+        history = {"status": "SUCCESSFUL" if status == "SUCCESSFUL" else "FAILED", "errors": spec["errors"] or []}
+        if status == "INCONSISTENT":
+            history["status"] = "INCONSISTENT"
+        duration = self.run_seconds if self.run_seconds is not None else _HISTORIC_RUN_SECONDS
+        self._start(self.created, history, {}, duration)
+        self.advance(self.created + duration)
+        if status == "USER_CANCELLED":
+            self.cancel(self.completed)
+
+    def advance(self, now):
+        """Bring status and sub-tasks up to date with the clock."""
+        run = self._run
+        if run is None:
+            return
+        work_start = run["start"] + self.pending_seconds
+        if now < work_start:
+            self.status = "PENDING"
+            return
+        if run["duration"] is not None and now >= run["start"] + run["duration"]:
+            self._finish(run)
+            return
+        self.status = "IN_PROGRESS"
+        for index, subtask in enumerate(self.subtasks):
+            self._advance_subtask(index, subtask, now, run)
+
+    def retry(self, now, passwords, policy):
+        """Start a new run after an accepted PATCH; ``passwords`` maps sub-task key -> password."""
+        self.retries += 1
+        if policy is not None:
+            self.auto_rotate_policy = policy
+        self._start(now, self._next_outcome(), passwords, self.run_seconds)
+
+    def cancel(self, now):
+        self.status = "USER_CANCELLED"
+        self.completed = now
+
+    def _next_outcome(self):
+        # One outcome per run; the last one repeats.
+        outcome = self.outcomes[min(self.runs, len(self.outcomes) - 1)]
+        self.runs += 1
+        return outcome
+
+    def _start(self, start, outcome, passwords, duration):
+        rng = random.Random("%s:%s:run:%d" % (self._seed, self.id, self.runs))
+        task_errors, subtask_errors = self._materialize_errors(outcome, rng)
+        self.status = "PENDING"
+        self.errors = []
+        self.completed = None
+        for subtask in self.subtasks:
+            credential = subtask.credential
+            subtask.status = "PENDING"
+            subtask.errors = []
+            subtask.created = start
+            subtask.completed = None
+            if self.type == "UPDATE_AUTO_ROTATE_POLICY":
+                subtask.old_password = subtask.new_password = None
+            else:
+                subtask.old_password = credential.password
+                if self.type == "ROTATE":
+                    subtask.new_password = new_password(rng)
+                else:
+                    subtask.new_password = passwords.get(subtask.key(), credential.new_password)
+                    credential.new_password = subtask.new_password
+        self._run = {"start": start, "duration": duration, "status": outcome["status"],
+                     "task_errors": task_errors, "subtask_errors": subtask_errors}
+
+    def _advance_subtask(self, index, subtask, now, run):
+        if run["duration"] is None:
+            subtask.status = "IN_PROGRESS"
+            return
+        work_start = run["start"] + self.pending_seconds
+        slot = (run["duration"] - self.pending_seconds) / len(self.subtasks)
+        begins, ends = work_start + index * slot, work_start + (index + 1) * slot
+        if now < begins:
+            subtask.status = "PENDING"
+        elif now < ends:
+            subtask.status = "IN_PROGRESS"
+        else:
+            errors = run["subtask_errors"].get(index)
+            subtask.status = run["status"] if errors else "SUCCESSFUL"
+            subtask.errors = errors or []
+            subtask.completed = ends
+
+    def _finish(self, run):
+        end = run["start"] + run["duration"]
+        for index, subtask in enumerate(self.subtasks):
+            self._advance_subtask(index, subtask, end, run)
+            # Sub-tasks that went through changed their password even if the task failed.
+            if subtask.status == "SUCCESSFUL" and subtask.new_password is not None:
+                subtask.credential.password = subtask.new_password
+        self.status = run["status"]
+        self.errors = run["task_errors"]
+        self.completed = end
+        self._run = None
+
+    def _materialize_errors(self, outcome, rng):
+        """Turn scripted error entries into API ``Error`` objects, filling defaults."""
+        if outcome["status"] == "SUCCESSFUL":
+            return [], {}
+        entries = outcome["errors"] or [{"subtask": 0}]
+        task_errors, subtask_errors = [], {}
+        for entry in entries:
+            index = entry.get("subtask")
+            subtask = self.subtasks[index if index is not None else 0]
+            error = error_object(
+                entry.get("errorCode") or _DEFAULT_ERROR_CODE[self.type],
+                entry.get("message") or "Failed to %s the %s password of %s on %s" % (
+                    _VERB[self.type], subtask.credential.credential_type,
+                    subtask.credential.username, subtask.resource.name),
+                remediation=entry.get("remediationMessage") or (
+                    "Check that %s is reachable and that SDDC Manager knows its current password "
+                    "(remediate it if not), then retry the task." % subtask.resource.name),
+                reference_token=entry.get("referenceToken") or reference_token(rng),
+                arguments=entry.get("arguments"),
+                context=entry.get("context"),
+                causes=entry.get("causes"),
+                nested_errors=entry.get("nestedErrors"),
+                error_type=entry.get("errorType"),
+            )
+            if index is None:
+                task_errors.append(error)
+            else:
+                subtask_errors.setdefault(index, []).append(error)
+        return task_errors, subtask_errors
+
+    # -- views --------------------------------------------------------------
+
+    @property
+    def is_retryable(self):
+        return self.status == "FAILED"
+
+    def credentials_view(self):
+        """The spec's ``CredentialsTask``."""
+        view = {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "status": self.status,
+            "creationTimestamp": iso(self.created),
+            "isAutoRotate": self.is_auto_rotate,
+            "errors": self.errors,
+            "subTasks": [self._subtask_view(s) for s in self.subtasks],
+        }
+        if self.completed is not None:
+            view["completionTimestamp"] = iso(self.completed)
+        return view
+
+    def _subtask_view(self, subtask):
+        view = {
+            "id": subtask.id,
+            "resourceName": subtask.resource.name,
+            "name": subtask.name,
+            "description": subtask.description,
+            "creationTimestamp": iso(subtask.created),
+            "status": subtask.status,
+            "errors": subtask.errors,
+            "entityType": subtask.resource.type,
+            "username": subtask.credential.username,
+            "credentialType": subtask.credential.credential_type,
+            "dependentSubTasks": [],
+        }
+        if subtask.completed is not None:
+            view["completionTimestamp"] = iso(subtask.completed)
+        if subtask.old_password is not None:
+            view["oldPassword"] = subtask.old_password
+        if subtask.new_password is not None:
+            view["newPassword"] = subtask.new_password
+        return view
+
+    def generic_view(self):
+        """The spec's generic ``Task`` (``GET /v1/tasks/{id}`` and the 202 answers)."""
+        view = {
+            "id": self.id,
+            "name": self.name,
+            "type": "CREDENTIALS_" + self.type,
+            "status": vocab.GENERIC_STATUS[self.status],
+            "creationTimestamp": iso(self.created),
+            # The generic view gathers every error, task-level first.
+            "errors": self.errors + [e for s in self.subtasks for e in s.errors],
+            "resources": [r.ref() for r in self.resources],
+            "subTasks": [self._generic_subtask_view(s) for s in self.subtasks],
+            "isRetryable": self.is_retryable,
+            "isCancellable": self.is_retryable,
+        }
+        if self.completed is not None:
+            view["completionTimestamp"] = iso(self.completed)
+        if self.status in ("SUCCESSFUL", "USER_CANCELLED"):
+            view["resolutionStatus"] = "RESOLVED"
+        elif self.status in ("FAILED", "INCONSISTENT"):
+            view["resolutionStatus"] = "UNRESOLVED"
+        return view
+
+    def _generic_subtask_view(self, subtask):
+        view = {
+            "name": subtask.name,
+            "type": "CREDENTIALS_%s_%s" % (self.type, subtask.credential.credential_type),
+            "description": subtask.description,
+            "status": vocab.GENERIC_SUBTASK_STATUS[subtask.status],
+            "creationTimestamp": iso(subtask.created),
+            "errors": subtask.errors,
+            "resources": [subtask.resource.ref()],
+        }
+        if subtask.completed is not None:
+            view["completionTimestamp"] = iso(subtask.completed)
+        return view
+
+    def resource_credentials(self):
+        """``GET .../resource-credentials``: what the task works on, with passwords.
+
+        UPDATE/REMEDIATE show the password the task sets; ROTATE and policy
+        tasks show the current one.  A client that copies this into a ROTATE
+        retry must therefore drop the passwords itself.
+        """
+        shows_target = self.type in ("UPDATE", "REMEDIATE")
+        return [{
+            "resourceName": r.name,
+            "resourceId": r.id,
+            "resourceType": r.type,
+            "credentials": [{
+                "credentialType": c.credential_type,
+                "accountType": c.account_type,
+                "username": c.username,
+                "password": c.new_password if shows_target else c.password,
+            } for c in r.credentials],
+        } for r in self.resources]
+
+    def internal_view(self):
+        """Everything, secrets included, for ``GET /_sim/tasks`` (tests only)."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "type": self.type,
+            "status": self.status,
+            "created": iso(self.created),
+            "completed": iso(self.completed),
+            "run_seconds": self.run_seconds,
+            "pending_seconds": self.pending_seconds,
+            "runs": self.runs,
+            "retries": self.retries,
+            "running": self._run is not None,
+            "next_outcome": self.outcomes[min(self.runs, len(self.outcomes) - 1)]["status"],
+            "auto_rotate_policy": self.auto_rotate_policy,
+            "resources": [{
+                "name": r.name, "id": r.id, "type": r.type, "fqdn": r.fqdn,
+                "credentials": [{
+                    "credential_type": c.credential_type, "account_type": c.account_type,
+                    "username": c.username, "password": c.password, "new_password": c.new_password,
+                } for c in r.credentials],
+            } for r in self.resources],
+            "subtasks": [self._subtask_view(s) for s in self.subtasks],
+        }
