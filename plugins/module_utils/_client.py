@@ -35,7 +35,6 @@ try:
     from requests.adapters import HTTPAdapter
     from requests.exceptions import (
         ConnectTimeout,
-        ConnectionError as RequestsConnectionError,
         RequestException,
         SSLError,
         Timeout,

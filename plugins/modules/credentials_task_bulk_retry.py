@@ -21,7 +21,7 @@ description:
     all tasks replace one module run per task. Use M(vcf.sddc_manager.credentials_task_retry) in a loop when you
     want one result per task in the play output.
 author:
-  - vcf.sddc_manager maintainers
+  - vcf.sddc_manager maintainers (@vcf-sddc-manager)
 options:
   task_ids:
     description:

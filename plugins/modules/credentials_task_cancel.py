@@ -17,7 +17,7 @@ description:
   - A task that is already cancelled is reported as unchanged. Tasks in any other status cannot be cancelled and
     the module fails with the reason.
 author:
-  - vcf.sddc_manager maintainers
+  - vcf.sddc_manager maintainers (@vcf-sddc-manager)
 options:
   task_id:
     description:

@@ -15,7 +15,7 @@ description:
   - Reads one credentials task by id, or lists credentials tasks and filters them by status and resource.
   - Passwords that SDDC Manager includes in tasks (C(oldPassword), C(newPassword)) are never returned.
 author:
-  - vcf.sddc_manager maintainers
+  - vcf.sddc_manager maintainers (@vcf-sddc-manager)
 options:
   task_id:
     description:

@@ -20,7 +20,7 @@ description:
   - Optionally waits for the retried task to end and reports each failed sub-task with the error and the
     remediation SDDC Manager gave.
 author:
-  - vcf.sddc_manager maintainers
+  - vcf.sddc_manager maintainers (@vcf-sddc-manager)
 options:
   task_id:
     description:
@@ -159,7 +159,7 @@ RETURN = r"""
 task:
   description:
     - The task as SDDC Manager last reported it, snake_case, without passwords. After a retry without O(wait) this
-      is the generic task view SDDC Manager answers with (statuses like V(In Progress)); compare O(status) instead.
+      is the generic task view SDDC Manager answers with (statuses like V(In Progress)); compare RV(status) instead.
   returned: always
   type: dict
 status:

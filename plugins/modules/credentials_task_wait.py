@@ -17,7 +17,7 @@ description:
   - All tasks are read together at each poll (one list request when there are more than two), so the number of
     requests does not grow with tasks times polls.
 author:
-  - vcf.sddc_manager maintainers
+  - vcf.sddc_manager maintainers (@vcf-sddc-manager)
 options:
   task_ids:
     description:

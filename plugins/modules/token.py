@@ -17,7 +17,7 @@ description:
   - With O(state=absent), revokes a refresh token so it can no longer renew access tokens.
   - Register the result with C(no_log) on the task, because the result holds the tokens.
 author:
-  - vcf.sddc_manager maintainers
+  - vcf.sddc_manager maintainers (@vcf-sddc-manager)
 options:
   state:
     description:
