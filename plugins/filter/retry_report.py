@@ -65,10 +65,9 @@ def retry_summary(retry, wait=None):
             "failed_subtasks": errors,
             "msg": entry.get("msg"),
         })
-    by_action = lambda action: [t["task_id"] for t in tasks if t["action"] == action]  # noqa: E731
     summary = {
-        "retried": by_action("retried"),
-        "would_retry": by_action("would_retry"),
+        "retried": [t["task_id"] for t in tasks if t["action"] == "retried"],
+        "would_retry": [t["task_id"] for t in tasks if t["action"] == "would_retry"],
         "skipped": [dict((k, t[k]) for k in ("task_id", "status_before", "msg")) for t in tasks
                     if t["action"] == "skipped"],
         "errors": retry.get("errors") or [],
