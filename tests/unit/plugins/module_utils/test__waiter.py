@@ -1,0 +1,171 @@
+"""The wait loop, driven by a fake clock: polls, timeouts, baselines."""
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, WaitOutcome, baseline_of, task_done
+
+OLD = "2026-11-27T10:04:12.000Z"
+NEW = "2026-11-27T10:20:00.000Z"
+
+
+def task(task_id, status, completed=None):
+    return {"id": task_id, "status": status, "completionTimestamp": completed}
+
+
+class Server:
+    """Answers each fetch with the next status of every task (the last one repeats); records what was asked."""
+
+    def __init__(self, fake_time, fetch_seconds=0.0, **timelines):
+        self.timelines = {k: list(v) for k, v in timelines.items()}
+        self.asked = []
+        self.fake_time = fake_time
+        self.fetch_seconds = fetch_seconds
+
+    def fetch(self, ids):
+        self.asked.append(list(ids))
+        self.fake_time.now += self.fetch_seconds
+        out = {}
+        for task_id in ids:
+            line = self.timelines[task_id]
+            state = line.pop(0) if len(line) > 1 else line[0]
+            out[task_id] = task(task_id, *state) if isinstance(state, tuple) else task(task_id, state)
+        return out
+
+
+def waiter(server, fake_time, timeout, sleep=10, **kwargs):
+    return Waiter(server.fetch, timeout, sleep, clock=fake_time.clock, sleeper=fake_time.sleep, **kwargs)
+
+
+@pytest.mark.parametrize("status, done", [
+    ("SUCCESSFUL", True), ("FAILED", True), ("Failed", True), ("USER_CANCELLED", True), ("Cancelled", True),
+    ("COMPLETED_WITH_WARNING", True), ("INCONSISTENT", True), ("SKIPPED", True),
+    ("IN_PROGRESS", False), ("In Progress", False), ("PENDING", False), (None, False), ("NOT_APPLICABLE", False),
+])
+def test_task_done(status, done):
+    assert task_done(task("t", status)) is done
+
+
+def test_task_done_ignores_the_baseline_state():
+    baseline = ("FAILED", OLD)
+    assert task_done(task("t", "FAILED", OLD), baseline) is False
+    assert task_done(task("t", "Failed", OLD), baseline) is False  # generic view spelling, same state
+    assert task_done(task("t", "FAILED", NEW), baseline) is True
+    assert task_done(task("t", "SUCCESSFUL", OLD), baseline) is True
+    assert task_done(task("t", "IN_PROGRESS"), baseline) is False
+
+
+def test_baseline_of():
+    assert baseline_of(task("t", "Failed", OLD)) == ("FAILED", OLD)
+    assert baseline_of({}) == ("UNKNOWN", None)
+
+
+def test_polls_until_all_are_done(fake_time):
+    server = Server(fake_time, a=["IN_PROGRESS", "IN_PROGRESS", "SUCCESSFUL"], b=["PENDING", "FAILED"])
+    outcome = waiter(server, fake_time, timeout=600).wait(["a", "b"])
+    assert outcome.pending_ids == []
+    assert outcome.timed_out is False
+    assert outcome.polls == 3
+    assert fake_time.sleeps == [10, 10]
+    assert outcome.elapsed == 20
+    # done tasks are not asked for again
+    assert server.asked == [["a", "b"], ["a", "b"], ["a"]]
+    assert outcome.tasks["a"]["status"] == "SUCCESSFUL"
+    assert outcome.tasks["b"]["status"] == "FAILED"
+
+
+def test_timeout_zero_still_polls_once(fake_time):
+    server = Server(fake_time, a=["IN_PROGRESS"])
+    outcome = waiter(server, fake_time, timeout=0).wait(["a"])
+    assert outcome.polls == 1
+    assert outcome.pending_ids == ["a"]
+    assert outcome.timed_out is True
+    assert fake_time.sleeps == []
+
+
+def test_timeout_zero_and_done(fake_time):
+    server = Server(fake_time, a=["SUCCESSFUL"])
+    outcome = waiter(server, fake_time, timeout=0).wait(["a"])
+    assert (outcome.polls, outcome.pending_ids, outcome.timed_out) == (1, [], False)
+
+
+def test_timeout_leaves_the_pending_ids_and_the_last_poll_lands_on_the_deadline(fake_time):
+    server = Server(fake_time, a=["IN_PROGRESS"], b=["IN_PROGRESS", "SUCCESSFUL"], c=["PENDING"])
+    outcome = waiter(server, fake_time, timeout=25).wait(["a", "b", "c"])
+    assert outcome.pending_ids == ["a", "c"]
+    assert outcome.timed_out is True
+    assert fake_time.sleeps == [10, 10, 5]
+    assert outcome.polls == 4
+    assert outcome.elapsed == 25
+    assert outcome.tasks["b"]["status"] == "SUCCESSFUL"
+
+
+def test_slow_fetches_count_against_the_timeout(fake_time):
+    server = Server(fake_time, fetch_seconds=8, a=["IN_PROGRESS"])
+    outcome = waiter(server, fake_time, timeout=20).wait(["a"])
+    # poll at 0 (ends 8), sleep 10, poll at 18 (ends 26) -> past the deadline
+    assert fake_time.sleeps == [10]
+    assert outcome.polls == 2
+    assert outcome.pending_ids == ["a"]
+
+
+def test_baselines_ignore_the_stale_failed_state(fake_time):
+    server = Server(fake_time, a=[("FAILED", OLD), ("FAILED", OLD), ("IN_PROGRESS", None), ("FAILED", NEW)])
+    outcome = waiter(server, fake_time, timeout=600).wait(["a"], baselines={"a": ("FAILED", OLD)})
+    assert outcome.polls == 4
+    assert outcome.pending_ids == []
+    assert outcome.tasks["a"]["completionTimestamp"] == NEW
+
+
+def test_baseline_stays_pending_until_timeout(fake_time):
+    server = Server(fake_time, a=[("FAILED", OLD)])
+    outcome = waiter(server, fake_time, timeout=30).wait(["a"], baselines={"a": ("FAILED", OLD)})
+    assert outcome.pending_ids == ["a"]
+    assert outcome.polls == 4
+
+
+def test_known_done_tasks_are_not_fetched(fake_time):
+    server = Server(fake_time, b=["IN_PROGRESS", "SUCCESSFUL"])
+    outcome = waiter(server, fake_time, timeout=600).wait(["a", "b"], known={"a": task("a", "SUCCESSFUL"),
+                                                                             "b": task("b", "IN_PROGRESS")})
+    assert server.asked == [["b"], ["b"]]
+    assert set(outcome.tasks) == {"a", "b"}
+
+
+def test_everything_already_done_needs_no_poll(fake_time):
+    server = Server(fake_time)
+    outcome = waiter(server, fake_time, timeout=600).wait(["a"], known={"a": task("a", "FAILED")})
+    assert (outcome.polls, outcome.pending_ids, server.asked) == (0, [], [])
+
+
+def test_no_ids(fake_time):
+    outcome = waiter(Server(fake_time), fake_time, timeout=600).wait([])
+    assert (outcome.polls, outcome.pending_ids, outcome.tasks) == (0, [], {})
+
+
+def test_on_poll_is_told_each_poll(fake_time):
+    seen = []
+    server = Server(fake_time, a=["IN_PROGRESS", "SUCCESSFUL"])
+    waiter(server, fake_time, timeout=600, on_poll=lambda tasks, pending, elapsed: seen.append(
+        (tasks["a"]["status"], list(pending), elapsed))).wait(["a"])
+    assert seen == [("IN_PROGRESS", ["a"], 0), ("SUCCESSFUL", [], 10)]
+
+
+def test_negative_values_are_clamped(fake_time):
+    server = Server(fake_time, a=["IN_PROGRESS"])
+    w = waiter(server, fake_time, timeout=-5, sleep=-1)
+    assert (w.timeout, w.sleep) == (0.0, 0.0)
+    assert w.wait(["a"]).polls == 1
+
+
+def test_custom_done_predicate(fake_time):
+    server = Server(fake_time, a=["IN_PROGRESS", "PENDING"])
+    outcome = waiter(server, fake_time, timeout=600,
+                     done=lambda t, baseline: t["status"] == "PENDING").wait(["a"])
+    assert outcome.polls == 2
+
+
+def test_wait_outcome():
+    assert WaitOutcome({}, [], 0, 1).timed_out is False
+    assert WaitOutcome({}, ["x"], 0, 1).timed_out is True
