@@ -1,0 +1,159 @@
+"""credentials_task_cancel: only a FAILED task is cancelled; a cancelled one is left alone; check mode sends nothing."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from ansible_collections.vcf.sddc_manager.plugins.modules import credentials_task_cancel
+
+BASE = "https://sddc.example.com:443"
+TASK_ID = "1f6a3c2e-0b7d-4e1a-9c3f-5d2e8a4b6c01"
+TASK = BASE + "/v1/credentials/tasks/" + TASK_ID
+CONN = {"hostname": "sddc.example.com", "access_token": "AT-cancel-7f01"}
+ARGS = dict(CONN, task_id=TASK_ID)
+
+
+def methods(rsps):
+    return [c.request.method for c in rsps.calls]
+
+
+@pytest.fixture(name="failed_task")
+def failed_task_fixture(load_fixture):
+    return load_fixture("credentials_task_failed_rotate")
+
+
+@pytest.fixture(name="cancelled_answer")
+def cancelled_answer_fixture(load_fixture):
+    answer = load_fixture("task_in_progress")
+    answer["status"] = "Cancelled"
+    answer["subTasks"][0]["status"] = "Cancelled"
+    return answer
+
+
+def test_failed_task_is_cancelled(run_module, rsps, failed_task, cancelled_answer, assert_clean):
+    rsps.get(TASK, json=failed_task)
+    rsps.delete(TASK, status=202, json=cancelled_answer)
+    result, failed = run_module(credentials_task_cancel, ARGS, diff=True)
+    assert not failed, result
+    assert methods(rsps) == ["GET", "DELETE"]
+    assert result["changed"] is True
+    assert result["status"] == "USER_CANCELLED"
+    assert result["msg"] == "Task %s was cancelled." % TASK_ID
+    assert result["task"]["status"] == "Cancelled"
+    assert result["diff"] == {"before": {"task_id": TASK_ID, "status": "FAILED"},
+                              "after": {"task_id": TASK_ID, "status": "USER_CANCELLED"}}
+    assert_clean(result["task"])
+    assert "PLANTED" not in json.dumps(result)
+
+
+def test_check_mode_sends_no_delete(run_module, rsps, failed_task, assert_clean):
+    rsps.get(TASK, json=failed_task)
+    result, failed = run_module(credentials_task_cancel, ARGS, check_mode=True, diff=True)
+    assert not failed, result
+    assert methods(rsps) == ["GET"]
+    assert result["changed"] is True
+    assert result["status"] == "USER_CANCELLED"
+    assert "would be cancelled (check mode)" in result["msg"]
+    assert result["diff"]["before"]["status"] == "FAILED"
+    assert result["task"]["normalized_status"] == "FAILED"
+    assert_clean(result["task"])
+    assert "PLANTED" not in json.dumps(result)
+
+
+@pytest.mark.parametrize("status, folded", [("USER_CANCELLED", "USER_CANCELLED"), ("Cancelled", "CANCELLED"),
+                                            ("CANCELED", "CANCELLED")])
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_cancelled_task_is_left_alone(run_module, rsps, failed_task, status, folded, check_mode):
+    failed_task["status"] = status
+    rsps.get(TASK, json=failed_task)
+    result, failed = run_module(credentials_task_cancel, ARGS, check_mode=check_mode, diff=True)
+    assert not failed, result
+    assert methods(rsps) == ["GET"]
+    assert result["changed"] is False
+    assert result["status"] == folded
+    assert "already cancelled" in result["msg"]
+    assert result["diff"]["before"] == result["diff"]["after"]
+
+
+@pytest.mark.parametrize("status, words", [
+    ("IN_PROGRESS", "Wait for it to end with vcf.sddc_manager.credentials_task_wait"),
+    ("In Progress", "is IN_PROGRESS"),
+    ("SUCCESSFUL", "cancels only FAILED credentials tasks"),
+    ("INCONSISTENT", "is INCONSISTENT"),
+])
+def test_other_statuses_cannot_be_cancelled(run_module, rsps, failed_task, status, words):
+    failed_task["status"] = status
+    rsps.get(TASK, json=failed_task)
+    result, failed = run_module(credentials_task_cancel, ARGS)
+    assert failed
+    assert words in result["msg"]
+    assert result["task_id"] == TASK_ID
+    assert methods(rsps) == ["GET"]
+
+
+def test_lost_answer_confirmed_by_a_read(run_module, rsps, failed_task):
+    rsps.get(TASK, json=failed_task)
+    rsps.delete(TASK, body=requests.exceptions.ConnectionError("Connection aborted."))
+    failed_task_after = dict(failed_task, status="USER_CANCELLED")
+    rsps.get(TASK, json=failed_task_after)
+    result, failed = run_module(credentials_task_cancel, ARGS)
+    assert not failed, result
+    assert methods(rsps) == ["GET", "DELETE", "GET"]
+    assert result["changed"] is True
+    assert result["task"]["status"] == "USER_CANCELLED"
+
+
+def test_lost_answer_and_still_failed(run_module, rsps, failed_task):
+    rsps.get(TASK, json=failed_task)
+    rsps.delete(TASK, body=requests.exceptions.ConnectionError("Connection aborted."))
+    rsps.get(TASK, json=failed_task)
+    result, failed = run_module(credentials_task_cancel, ARGS)
+    assert failed
+    assert "run the cancel again" in result["msg"]
+    assert methods(rsps) == ["GET", "DELETE", "GET"]
+
+
+def test_busy_server_is_not_asked_twice_to_cancel(run_module, rsps, failed_task, client_sleeps):
+    rsps.get(TASK, json=failed_task)
+    rsps.delete(TASK, status=503, json={"message": "Busy."})
+    result, failed = run_module(credentials_task_cancel, ARGS)
+    assert failed
+    assert result["status_code"] == 503
+    assert methods(rsps) == ["GET", "DELETE"]
+    assert client_sleeps == []
+
+
+def test_refused_cancel(run_module, rsps, failed_task, load_fixture):
+    rsps.get(TASK, json=failed_task)
+    rsps.delete(TASK, status=400, json=load_fixture("error_full"))
+    result, failed = run_module(credentials_task_cancel, ARGS)
+    assert failed
+    assert "Remediation: Cancel the task and start a new password operation." in result["msg"]
+    assert result["error"]["nested_errors"][0]["error_code"] == "RESOURCE_LOCKED"
+    assert (result["status_code"], result["task_id"]) == (400, TASK_ID)
+
+
+def test_unknown_task(run_module, rsps):
+    rsps.get(TASK, status=404, json={"message": "Not found."})
+    result, failed = run_module(credentials_task_cancel, ARGS)
+    assert failed
+    assert "No credentials task with id" in result["msg"]
+    assert methods(rsps) == ["GET"]
+
+
+def test_task_id_with_a_slash_stays_one_path_segment(run_module, rsps):
+    rsps.get(BASE + "/v1/credentials/tasks/..%2Fx", json={"id": "../x", "status": "USER_CANCELLED"})
+    result, failed = run_module(credentials_task_cancel, dict(CONN, task_id="../x"))
+    assert not failed, result
+    assert rsps.calls[0].request.path_url == "/v1/credentials/tasks/..%2Fx"
+
+
+@pytest.mark.parametrize("extra, words", [({}, "task_id"), ({"task_id": "t", "wait": True}, "Unsupported")])
+def test_invalid_options_fail_before_any_request(run_module, rsps, extra, words):
+    result, failed = run_module(credentials_task_cancel, dict(CONN, **extra))
+    assert failed
+    assert words in result["msg"]
+    assert len(rsps.calls) == 0
