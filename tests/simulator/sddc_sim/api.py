@@ -98,16 +98,18 @@ def _json(request, error_code="INVALID_REQUEST_BODY"):
 # -- tokens -----------------------------------------------------------------
 
 def login(state, request, _params, _principal):
-    spec = _json(request, "IDENTITY_INVALID_REQUEST")
-    if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) and spec.get(k)
-                                             for k in ("username", "password")):
+    try:
+        spec = _json(request, "IDENTITY_INVALID_REQUEST")
+        if not isinstance(spec, dict) or not all(isinstance(spec.get(k), str) and spec.get(k)
+                                                 for k in ("username", "password")):
+            raise ApiError(400, "IDENTITY_INVALID_REQUEST", "username and password are required")
+        user = state.users.get(spec["username"])
+        if user is None or user["password"] != spec["password"]:
+            raise ApiError(401, "IDENTITY_UNAUTHORIZED_ENTITY", "Unable to authenticate: wrong username or password",
+                           "Check the user name and password")
+    except ApiError:
         state.metrics.bump("failed_logins")
-        raise ApiError(400, "IDENTITY_INVALID_REQUEST", "username and password are required")
-    user = state.users.get(spec["username"])
-    if user is None or user["password"] != spec["password"]:
-        state.metrics.bump("failed_logins")
-        raise ApiError(401, "IDENTITY_UNAUTHORIZED_ENTITY", "Unable to authenticate: wrong username or password",
-                       "Check the user name and password")
+        raise
     state.metrics.bump("logins")
     # Real SDDC Managers answer 200 here although the spec says 201.
     return Response(200, state.tokens.issue(user["username"], user["role"]))

@@ -23,6 +23,7 @@ import ssl
 import struct
 import threading
 import time
+import traceback
 import urllib.parse
 
 from . import admin, api
@@ -114,6 +115,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return api.dispatch(state, request, route, params)
         except ApiError as exc:
             return api.Response(exc.status, exc.body(state.reference_token()), exc.headers)
+        except Exception:  # noqa: BLE001 - a simulator bug must not look like an injected drop
+            traceback.print_exc()
+            return api.Response(500, error_object("INTERNAL_SERVER_ERROR", "Simulator error (see its stderr)",
+                                                  reference_token=state.reference_token()))
 
     # -- reading --------------------------------------------------------
 

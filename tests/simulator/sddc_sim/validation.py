@@ -117,7 +117,7 @@ def _check_credential(credential, where, operation, resource, passwords):
             _fail("PASSWORD_REQUIRED", "%s.password is required for %s" % (where, operation), where + ".password")
     elif password is not None:
         _fail("PASSWORD_NOT_ALLOWED", "%s.password must not be given for %s" % (where, operation),
-              where + ".password", "Leave the password out; SDDC Manager generates it")
+              where + ".password", "Leave the password out for %s" % operation)
     key = (resource.id, username, credential_type)
     if key in passwords:
         _fail("CREDENTIALS_MISMATCH", "%s repeats %s %s on %s" % (where, credential_type, username, resource.name),

@@ -42,7 +42,8 @@ def test_wrong_credentials_are_401_identity_unauthorized(client, username, passw
 def test_login_without_both_fields_is_400(client, kwargs):
     answer = client.call("POST", "/v1/tokens", **kwargs)
     assert answer.status_code == 400
-    assert answer.json()["errorCode"]
+    assert answer.json()["errorCode"] == "IDENTITY_INVALID_REQUEST"
+    assert client.ctl.counters()["failed_logins"] == 1
 
 
 @pytest.mark.parametrize("header", [None, "Bearer", "Bearer not-a-token", "Basic YWRtaW46YWRtaW4="])
