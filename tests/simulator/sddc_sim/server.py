@@ -65,21 +65,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _handle(self):
         started = time.perf_counter()
         target = urllib.parse.urlsplit(self.path)
-        path = target.path
+        state = self.server.sim.state
+        if target.path == "/_sim" or target.path.startswith("/_sim/"):
+            body = self._read_body_or_refuse()
+            if body is not None:
+                self._send_json(*admin.handle(state, self.command, target.path, body))
+            return
+        status, kind = None, None
         try:
-            body = self._read_body()
-        except _BadBody as exc:
-            self.close_connection = True
-            self._send_json(400, error_object("INVALID_REQUEST", str(exc)))
-            return
-        sim = self.server.sim
-        if path == "/_sim" or path.startswith("/_sim/"):
-            self._send_json(*admin.handle(sim.state, self.command, path, body))
-            return
-        request = api.Request(self.command, path, urllib.parse.parse_qs(target.query), self.headers, body)
-        self._serve_api(sim.state, request, started)
+            body = self._read_body_or_refuse()
+            if body is None:
+                status = 400
+                return
+            request = api.Request(self.command, target.path, urllib.parse.parse_qs(target.query),
+                                  self.headers, body)
+            status, kind = self._serve_api(state, request)
+        finally:
+            state.metrics.log(self.command, target.path, status, (time.perf_counter() - started) * 1000.0, kind)
 
-    def _serve_api(self, state, request, started):
+    def _serve_api(self, state, request):
+        """Run the pipeline; return ``(status or None if dropped, fault kind or None)``."""
         route, params = api.resolve(request.path)
         endpoint = route.endpoints.get(request.method) if route else None
         state.metrics.request(request.method, route.template if route else "<unmatched>")
@@ -90,24 +95,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         delay = state.scenario.latency[endpoint.kind] if endpoint else 0.0
         if kind == "slow":
             delay += fault["delay"]
-        status = None
-        try:
-            if delay:
-                time.sleep(delay)
-            if kind in ("http_error", "rate_limit"):
-                status = self._send_fault(fault)
-            elif kind == "reset":
-                self._drop(fault["mode"])
-            else:
-                response = self._call(state, request, route, params)
-                if kind == "lost_reply":
-                    # The change is made; only the answer is lost.
-                    self._drop(fault["mode"])
-                else:
-                    status = self._send_response(response)
-        finally:
-            state.metrics.log(request.method, request.path, status,
-                              (time.perf_counter() - started) * 1000.0, kind)
+        if delay:
+            time.sleep(delay)
+        if kind in ("http_error", "rate_limit"):
+            return self._send_fault(fault), kind
+        if kind == "reset":
+            self._drop(fault["mode"])
+            return None, kind
+        response = self._call(state, request, route, params)
+        if kind == "lost_reply":
+            # The change is made; only the answer is lost.
+            self._drop(fault["mode"])
+            return None, kind
+        return self._send_response(response), kind
 
     @staticmethod
     def _call(state, request, route, params):
@@ -121,6 +121,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                                                   reference_token=state.reference_token()))
 
     # -- reading --------------------------------------------------------
+
+    def _read_body_or_refuse(self):
+        """The request body, or ``None`` after answering 400 to an unreadable one."""
+        try:
+            return self._read_body()
+        except _BadBody as exc:
+            self.close_connection = True
+            self._send_json(400, error_object("INVALID_REQUEST", str(exc)))
+            return None
 
     def _read_body(self):
         if "chunked" in self.headers.get("Transfer-Encoding", "").lower():

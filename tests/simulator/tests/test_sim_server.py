@@ -163,3 +163,19 @@ def test_a_library_simulator_on_its_own_port(certs_dir):
         assert page["pageMetadata"]["totalElements"] == 5
     with pytest.raises(requests.ConnectionError):
         requests.get(sim.url + "/_sim/health", verify=sim.ca_path, timeout=2)
+
+
+def test_unreadable_body_is_400_and_logged(simulator, client):
+    context = ssl.create_default_context(cafile=simulator.ca_path)
+    connection = http.client.HTTPSConnection("127.0.0.1", simulator.port, context=context, timeout=10)
+    try:
+        connection.putrequest("POST", "/v1/tokens")
+        connection.putheader("Content-Length", "lots")
+        connection.endheaders()
+        answer = connection.getresponse()
+        assert answer.status == 400
+        assert answer.getheader("Connection") == "close"
+        assert json.loads(answer.read())["errorCode"] == "INVALID_REQUEST"
+    finally:
+        connection.close()
+    assert [(e["path"], e["status"]) for e in client.ctl.log()] == [("/v1/tokens", 400)]
