@@ -156,6 +156,14 @@ def test_resources_from_the_generic_task_view(accepted):
     ]
 
 
+def test_resources_from_the_resources_list_when_there_are_no_sub_tasks(accepted):
+    del accepted["subTasks"]
+    assert _tasks.resources_of(accepted) == [
+        {"resource_name": "esxi-01.example.com", "resource_type": "ESXI"},
+        {"resource_name": "vcenter-01.example.com", "resource_type": "VCENTER"},  # no name: the FQDN
+    ]
+
+
 def test_resources_of_nothing():
     assert _tasks.resources_of({}) == []
 

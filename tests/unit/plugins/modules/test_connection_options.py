@@ -111,6 +111,18 @@ def test_connection_secrets_never_come_back(run_module, rsps, module, own):
         assert secret not in text
 
 
+@pytest.mark.parametrize("module, own, auth", MODULES)
+def test_missing_requests_library_is_reported(run_module, rsps, monkeypatch, module, own, auth):
+    from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client
+
+    monkeypatch.setattr(_client, "HAS_REQUESTS", False)
+    monkeypatch.setattr(_client, "REQUESTS_IMPORT_ERROR", "Traceback: No module named 'requests'")
+    result, failed = run_module(module, dict({"hostname": "sddc.example.com"}, **auth, **own))
+    assert failed
+    assert "requests" in result["msg"]
+    assert len(rsps.calls) == 0
+
+
 def test_validate_certs_false_warns_and_skips_the_ca_check(run_module, rsps):
     rsps.get(BASE + "/v1/credentials/tasks", json={"elements": []})
     result, failed = run_module(credentials_task_info, {"hostname": "sddc.example.com", "access_token": "AT",
