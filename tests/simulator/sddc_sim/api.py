@@ -18,6 +18,7 @@ from . import vocab
 from .errors import ApiError
 from .validation import validate_update_spec
 
+
 @dataclasses.dataclass
 class Request:
     method: str
@@ -75,7 +76,7 @@ def dispatch(state, request, route, params):
 
 def _authenticate(state, request):
     header = request.headers.get("Authorization") or ""
-    scheme, _, token = header.partition(" ")
+    scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "Unauthorized", "Full authentication is required to access this resource",
                        "Log in with POST /v1/tokens and send the access token as a Bearer token",
@@ -88,7 +89,7 @@ def _authenticate(state, request):
     return principal
 
 
-def _json(request, error_code="INVALID_REQUEST_BODY"):
+def _json(request, error_code):
     try:
         return json.loads(request.body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:

@@ -45,13 +45,13 @@ def new_password(rng, length=16):
     pools = (string.ascii_uppercase, string.ascii_lowercase, string.digits, _SPECIALS)
     chars = [rng.choice(pool) for pool in pools]
     everything = "".join(pools)
-    chars += [rng.choice(everything) for _ in range(length - len(chars))]
+    chars += [rng.choice(everything) for _position in range(length - len(chars))]
     rng.shuffle(chars)
     return "".join(chars)
 
 
 def reference_token(rng):
-    return "".join(rng.choice(string.ascii_uppercase + string.digits) for _ in range(6))
+    return "".join(rng.choice(string.ascii_uppercase + string.digits) for _position in range(6))
 
 
 class Credential:
@@ -136,7 +136,10 @@ class CredentialsTask:
         history = {"status": "SUCCESSFUL" if status == "SUCCESSFUL" else "FAILED", "errors": spec["errors"] or []}
         if status == "INCONSISTENT":
             history["status"] = "INCONSISTENT"
-        duration = self.run_seconds if self.run_seconds is not None else _HISTORIC_RUN_SECONDS
+        if self.run_seconds is not None:
+            duration = self.run_seconds
+        else:
+            duration = self.pending_seconds + _HISTORIC_RUN_SECONDS
         self._start(self.created, history, {}, duration)
         self.advance(self.created + duration)
         if status == "USER_CANCELLED":

@@ -20,6 +20,7 @@ from .errors import ScenarioError
 from .faults import parse_faults
 from .schema import Fields
 
+SCENARIO_KEYS = ("seed", "users", "tokens", "latency", "not_found_status", "tasks", "faults")
 LATENCY_KINDS = ("login", "refresh", "revoke", "get", "patch", "delete")
 OUTCOME_STATUSES = ("SUCCESSFUL", "FAILED", "INCONSISTENT")
 # Keys of an error entry mirror the API's Error object (camelCase), plus
@@ -60,8 +61,7 @@ def load(source):
 
 
 def parse(data):
-    fields = Fields(data, "scenario", ("seed", "users", "tokens", "latency", "not_found_status",
-                                        "tasks", "faults"))
+    fields = Fields(data, "scenario", SCENARIO_KEYS)
     scenario = Scenario()
     scenario.seed = fields.get("seed", int, 0)
     scenario.users = _parse_users(fields.get("users", list, [DEFAULT_USER]))
@@ -237,9 +237,9 @@ def _generate(item, where, names_used):
     username, credential_type, account_type = vocab.DEFAULT_ACCOUNT[resource_type]
     prefix = resource_type.lower().replace("_", "-")
     tasks = []
-    for _ in range(count):
+    for _task_number in range(count):
         resources = []
-        for _ in range(per_task):
+        for _resource_number in range(per_task):
             # Numbered per resource type across the whole scenario, so names stay unique.
             names_used[prefix] = names_used.get(prefix, 0) + 1
             name = "%s-%04d.sim.vcf.local" % (prefix, names_used[prefix])

@@ -155,6 +155,6 @@ def _check_same_credentials(passwords, task):
               "elements", "A retry must name exactly the credentials of the failed task")
     extra = [k for k in passwords if k not in wanted]
     if extra:
-        described = ", ".join("%s %s" % (ctype, user) for _, user, ctype in extra)
+        described = ", ".join("%s %s" % (ctype, user) for _resource_id, user, ctype in extra)
         _fail("CREDENTIALS_MISMATCH", "The spec names credentials that are not part of this task: %s" % described,
               "elements", "A retry must name exactly the credentials of the failed task")

@@ -77,12 +77,13 @@ class Client:
         kwargs.setdefault("timeout", 10)
         return self.session.request(method, self.url + path, headers=headers, verify=self.ca, **kwargs)
 
-    def login(self, user=ADMIN):
+    def login(self, user=None):
+        user = user or ADMIN
         answer = self.call("POST", "/v1/tokens", json={"username": user["username"], "password": user["password"]})
         assert answer.status_code == 200, answer.text
         return answer.json()
 
-    def token(self, user=ADMIN):
+    def token(self, user=None):
         return self.login(user)["accessToken"]
 
     def get(self, path, token, **kwargs):

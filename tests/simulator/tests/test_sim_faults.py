@@ -13,7 +13,7 @@ TASKS = "/v1/credentials/tasks"
 
 def _statuses(client, token, n, path=TASKS):
     out = []
-    for _ in range(n):
+    for _attempt in range(n):
         try:
             out.append(client.get(path, token).status_code)
         except requests.ConnectionError:
@@ -25,7 +25,7 @@ def test_http_error_with_html_body_after_and_count(client):
     token = client.token()
     client.ctl.set_faults([{"match": {"method": "GET", "path": "/v1/credentials/tasks*"}, "kind": "http_error",
                             "status": 503, "body": "html", "count": 3, "after": 2, "retry_after": 1}])
-    answers = [client.get(TASKS, token) for _ in range(6)]
+    answers = [client.get(TASKS, token) for _attempt in range(6)]
     assert [a.status_code for a in answers] == [200, 200, 503, 503, 503, 200]
     failed = answers[2]
     assert failed.headers["Content-Type"] == "text/html"
@@ -64,7 +64,7 @@ def test_rate_limit_is_429_with_retry_after(client):
     token = client.token()
     client.ctl.set_faults([{"kind": "rate_limit", "status": 429, "retry_after": 2, "count": 2,
                             "match": {"method": "GET"}}])
-    answers = [client.get(TASKS, token) for _ in range(3)]
+    answers = [client.get(TASKS, token) for _attempt in range(3)]
     assert [a.status_code for a in answers] == [429, 429, 200]
     assert answers[0].headers["Retry-After"] == "2"
     assert answers[0].json()["errorCode"] == "TOO_MANY_REQUESTS"
@@ -137,9 +137,9 @@ def test_probability_is_seeded(client):
     token = client.token()
     rule = {"match": {"method": "GET"}, "kind": "http_error", "status": 503, "probability": 0.5}
     client.ctl.set_faults([rule])
-    first = [client.get(TASKS, token).status_code for _ in range(20)]
+    first = [client.get(TASKS, token).status_code for _attempt in range(20)]
     client.ctl.set_faults([rule])
-    second = [client.get(TASKS, token).status_code for _ in range(20)]
+    second = [client.get(TASKS, token).status_code for _attempt in range(20)]
     assert first == second
     assert 200 in first and 503 in first
 

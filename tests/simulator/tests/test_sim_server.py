@@ -57,7 +57,8 @@ def test_cli_refuses_a_bad_scenario(tmp_path, certs_dir):
     scenario = tmp_path / "bad.yml"
     scenario.write_text("seed: 1\nbogus: true\n")
     result = subprocess.run([sys.executable, "-m", "sddc_sim", "--scenario", str(scenario),
-                             "--certs-dir", certs_dir], cwd=SIM_ROOT, capture_output=True, text=True, timeout=30)
+                             "--certs-dir", certs_dir], cwd=SIM_ROOT, capture_output=True, text=True, timeout=30,
+                            check=False)
     assert result.returncode == 2
     assert "bogus" in result.stderr
 
@@ -91,7 +92,7 @@ def test_keep_alive_reuses_one_connection(simulator, client):
         connection.request("POST", "/v1/tokens", body=body, headers={"Content-Type": "application/json"})
         token = json.loads(connection.getresponse().read())["accessToken"]
         sock = connection.sock
-        for _ in range(3):
+        for _attempt in range(3):
             connection.request("GET", "/v1/credentials/tasks?limit=1", headers={"Authorization": "Bearer " + token})
             answer = connection.getresponse()
             assert answer.status == 200
@@ -113,12 +114,12 @@ def test_chunked_request_bodies_are_read(client):
 def test_200_concurrent_gets_over_20_threads(simulator, client):
     token = client.token()
 
-    def worker(_):
+    def worker(_thread_number):
         session = requests.Session()
         try:
             return [session.get(simulator.url + "/v1/credentials/tasks/rotate-failed", verify=simulator.ca_path,
                                 headers={"Authorization": "Bearer " + token}, timeout=30).status_code
-                    for _ in range(10)]
+                    for _attempt in range(10)]
         finally:
             session.close()
 
@@ -137,7 +138,7 @@ def test_hundreds_of_open_connections_are_served(simulator, client):
     headers = {"Authorization": "Bearer " + token}
     connections = []
     try:
-        for _ in range(250):
+        for _client in range(250):
             connection = http.client.HTTPSConnection("127.0.0.1", simulator.port, context=context, timeout=30)
             connection.request("GET", "/v1/tasks/rotate-failed", headers=headers)
             answer = connection.getresponse()
