@@ -304,12 +304,21 @@ def test_proactive_renewal_falls_back_to_login(rsps, make_client, make_jwt, fake
     assert [c.request.method for c in rsps.calls] == ["POST", "GET"]
 
 
-def test_expiring_token_with_nothing_to_renew_with(rsps, make_client, make_jwt, fake_time):
+def test_expired_token_with_nothing_to_renew_with(rsps, make_client, make_jwt, fake_time):
+    rsps.get(TASK, status=401, json={"message": "Token expired."})
     with pytest.raises(SddcManagerError) as info:
         make_client(access_token=make_jwt(exp=int(fake_time.now) - 1)).get_credentials_task(TASK_ID)
     assert info.value.kind == "auth"
-    assert "expires in under 60 seconds" in info.value.message
-    assert len(rsps.calls) == 0
+    assert "username" in info.value.message and "access_token" in info.value.message
+
+
+def test_token_about_to_expire_is_still_used_when_it_cannot_be_renewed(rsps, make_client, make_jwt, fake_time):
+    """With no refresh token and no password there is nothing to renew with, but the token still works for 30 s:
+    the call must be made, not refused with "SDDC Manager refused the access token" (it refused nothing)."""
+    token = make_jwt(exp=int(fake_time.now) + 30)
+    rsps.get(TASK, json={"id": TASK_ID})
+    assert make_client(access_token=token).get_credentials_task(TASK_ID) == {"id": TASK_ID}
+    assert auth_header(rsps.calls[0]) == "Bearer " + token
 
 
 def test_token_expires_at(make_client, make_jwt):
