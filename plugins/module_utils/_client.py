@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import base64
 import datetime
+import ipaddress
 import json
 import os
 import random
@@ -208,7 +209,7 @@ class SddcManagerClient:
     def __init__(self, hostname, port=443, username=None, password=None, access_token=None,
                  refresh_token=None, validate_certs=True, ca_path=None, request_timeout=60,
                  proxy_url=None, on_secret=None, mask_own_tokens=True, retry_policy=None,
-                 session=None, sleep=time.sleep, clock=time.time):
+                 session=None, sleep=None, clock=None):
         if not HAS_REQUESTS:
             raise SddcManagerError("The Python library 'requests' is required.", kind="config")
         self.base_url = "https://%s:%s" % (_host_for_url(hostname), port)
@@ -220,8 +221,8 @@ class SddcManagerClient:
         self.retry_policy = retry_policy or RetryPolicy()
         self._on_secret = on_secret
         self._mask_own_tokens = mask_own_tokens
-        self._sleep = sleep
-        self._clock = clock
+        self._sleep = sleep or _sleep
+        self._clock = clock or _now
         self.logins = 0
         self.refreshes = 0
         self.session = session or self._new_session(validate_certs, ca_path, proxy_url)
@@ -273,7 +274,7 @@ class SddcManagerClient:
                 "No username and password to log in with: set username and password "
                 "(SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD) or access_token.", kind="config")
         body = self._send("POST", "/v1/tokens", payload={"username": self.username, "password": self.password},
-                          authenticated=False, read=False)
+                          authenticated=False, read=False, own_tokens=True)
         if not isinstance(body, dict) or not body.get("accessToken"):
             raise SddcManagerError("SDDC Manager answered the login without an access token.",
                                    kind="auth", url=self._url("/v1/tokens"))
@@ -288,7 +289,7 @@ class SddcManagerClient:
     def refresh(self):
         """PATCH /v1/tokens/access-token/refresh; the answer is a bare JSON string."""
         body = self._send("PATCH", "/v1/tokens/access-token/refresh", payload=self.refresh_token,
-                          authenticated=False, read=False)
+                          authenticated=False, read=False, own_tokens=True)
         if not isinstance(body, string_types) or not body:
             raise SddcManagerError("SDDC Manager answered the token refresh without a token.",
                                    kind="auth", url=self._url("/v1/tokens/access-token/refresh"))
@@ -311,7 +312,9 @@ class SddcManagerClient:
             self.login()
             return
         expiry = jwt_expiry(self.access_token)
-        if expiry is not None and expiry - self._clock() < TOKEN_REFRESH_MARGIN:
+        renewable = self.refresh_token or self.has_credentials
+        # Without a way to renew it, a token close to expiry is still worth sending while it is valid.
+        if renewable and expiry is not None and expiry - self._clock() < TOKEN_REFRESH_MARGIN:
             self._renew(reason="the access token expires in under %d seconds" % TOKEN_REFRESH_MARGIN)
 
     def _renew(self, reason):
@@ -352,7 +355,9 @@ class SddcManagerClient:
         self._renew(reason="HTTP 401")
         return self._send(method, path, payload=payload, params=params, read=read)
 
-    def _send(self, method, path, payload=None, params=None, authenticated=True, read=True):
+    def _send(self, method, path, payload=None, params=None, authenticated=True, read=True, own_tokens=False):
+        """One request, retried when it is a read.  ``own_tokens``: the answer holds the session's
+        tokens, which the caller registers itself (the token module must be able to return them)."""
         url = self._url(path)
         headers = {}
         if authenticated:
@@ -381,7 +386,7 @@ class SddcManagerClient:
                 outcome = failure
             else:
                 if response.status_code < 400:
-                    return self._decode(response)
+                    return self._decode(response, register_secrets=not own_tokens)
                 outcome = self._http_failure(method, url, response)
                 if not (read and response.status_code in RETRYABLE_STATUS):
                     raise outcome
@@ -410,7 +415,7 @@ class SddcManagerClient:
             "Could not reach SDDC Manager at %s (%s). Check hostname and port, and proxy_url or the "
             "HTTPS_PROXY variable if a proxy is needed." % (self.base_url, reason), kind="connection", url=url)
 
-    def _decode(self, response):
+    def _decode(self, response, register_secrets=True):
         if response.status_code == 204 or not response.content:
             return None
         try:
@@ -420,7 +425,8 @@ class SddcManagerClient:
                 "SDDC Manager answered %s %s with a body that is not JSON: %s"
                 % (response.request.method, response.url, _text_excerpt(response.text)),
                 kind="api", status_code=response.status_code, url=response.url)
-        self._register_body_secrets(body)
+        if register_secrets:
+            self._register_body_secrets(body)
         return body
 
     def _http_failure(self, method, url, response):
@@ -474,6 +480,15 @@ class SddcManagerClient:
         return self.request("GET", "/v1/tasks/%s" % _segment(task_id))
 
 
+# Looked up at call time, so a test can patch time.sleep/time.time once for every client.
+def _sleep(seconds):
+    time.sleep(seconds)
+
+
+def _now():
+    return time.time()
+
+
 def _segment(value):
     """A task id as one URL path segment: nothing in it can reach another endpoint."""
     return quote(str(value), safe="")
@@ -506,14 +521,19 @@ def validate_hostname(hostname):
         return "hostname must be a host name or IP address only, without scheme or path (got %r)" % hostname
     bare = hostname.strip("[]")
     if ":" in bare:
-        return None  # an IPv6 literal
+        try:
+            ipaddress.ip_address(bare)
+        except ValueError:
+            return ("hostname %r looks like host:port; give the host in hostname and the port in port"
+                    % hostname)
+        return None
     if not _HOSTNAME.match(hostname):
         return "hostname %r is not a valid host name or IP address" % hostname
     return None
 
 
 def _host_for_url(hostname):
-    if ":" in hostname and not hostname.startswith("["):
+    if ":" in hostname and not hostname.startswith("["):  # an IPv6 literal, as validate_hostname allowed
         return "[%s]" % hostname
     return hostname
 

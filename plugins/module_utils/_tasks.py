@@ -55,6 +55,8 @@ def resources_of(task):
     """The resources a credentials task touches, from its sub-tasks (order kept, no repeats)."""
     seen = []
     for sub in task.get("subTasks") or []:
+        if not sub.get("resourceName"):
+            continue  # sub-tasks of the generic Task view name no resource
         item = {"resource_name": sub.get("resourceName"), "resource_type": sub.get("entityType")}
         if item not in seen:
             seen.append(item)
@@ -198,15 +200,16 @@ def retry(client, task_id, options, check_mode=False, task=None):
         after = get_task(client, task_id)
         if not _accepted_meanwhile(before, after):
             raise SddcManagerError(
-                "The retry of task %s got no answer and the task is still FAILED, so it was not accepted; "
-                "nothing changed. Run the retry again." % task_id, kind="ambiguous")
+                "The retry of task %s got no answer and the task is now %s, so the retry was not accepted; "
+                "nothing changed. Run the retry again if the task is still FAILED."
+                % (task_id, _status.normalize(after.get("status"))), kind="ambiguous")
         result.update(task=after, msg="Task %s was retried (the answer to the retry request was lost; a read "
                                       "of the task confirmed it was accepted)." % task_id)
     except SddcManagerError as exc:
         if exc.status_code not in (400, 409):
             raise
         after = get_task(client, task_id)
-        if _status.normalize(after.get("status")) == _status.FAILED and not _accepted_meanwhile(before, after):
+        if not _accepted_meanwhile(before, after):
             raise
         # Someone else (another play, the UI) retried it between our read and our PATCH.
         result.update(changed=False, task=after,
