@@ -14,6 +14,7 @@ from .clock import iso
 from .errors import ScenarioError
 from .faults import parse_faults
 from .scenario import parse
+from .schema import MAX_SECONDS
 
 
 def handle(state, method, path, body):
@@ -83,8 +84,8 @@ def _time(state, _data):
 
 def _advance(state, data):
     seconds = data.get("advance") if isinstance(data, dict) else None
-    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
-        raise ScenarioError('body must be {"advance": seconds} with seconds >= 0')
+    if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 <= seconds <= MAX_SECONDS:
+        raise ScenarioError('body must be {"advance": seconds} with 0 <= seconds <= %d' % MAX_SECONDS)
     state.clock.advance(seconds)
     return _time(state, None)
 

@@ -14,7 +14,7 @@ import random
 import threading
 
 from .errors import ScenarioError
-from .schema import Fields
+from .schema import MAX_SECONDS, Fields
 
 KINDS = ("http_error", "rate_limit", "reset", "lost_reply", "slow")
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -51,10 +51,8 @@ def _parse_rule(item, where):
         "match": _parse_match(fields.get("match", dict, {}), where + ".match"),
         "count": fields.get("count", int, None, positive=True),
         "after": fields.get("after", int, 0, non_negative=True),
-        "probability": fields.get("probability", "number", 1.0, non_negative=True),
+        "probability": fields.get("probability", "number", 1.0, non_negative=True, maximum=1.0),
     }
-    if rule["probability"] > 1:
-        raise ScenarioError("%s.probability: must be between 0 and 1" % where)
     if kind in ("http_error", "rate_limit"):
         rule["status"] = fields.get("status", int, 500 if kind == "http_error" else 429)
         if not 400 <= rule["status"] <= 599:
@@ -65,7 +63,7 @@ def _parse_rule(item, where):
     elif kind in ("reset", "lost_reply"):
         rule["mode"] = fields.get("mode", str, "rst", choices=DROP_MODES)
     else:
-        rule["delay"] = fields.get("delay", "number", positive=True)
+        rule["delay"] = fields.get("delay", "number", positive=True, maximum=MAX_SECONDS)
     return rule
 
 

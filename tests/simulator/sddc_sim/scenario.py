@@ -18,8 +18,10 @@ from . import vocab
 from .clock import parse_iso
 from .errors import ScenarioError
 from .faults import parse_faults
-from .schema import Fields
+from .schema import MAX_SECONDS, Fields
 
+EARLIEST, LATEST = 0.0, parse_iso("2999-12-31T00:00:00Z")
+MAX_GENERATED = 100000  # tasks per generate entry; each costs memory
 SCENARIO_KEYS = ("seed", "users", "tokens", "latency", "not_found_status", "tasks", "faults")
 LATENCY_KINDS = ("login", "refresh", "revoke", "get", "patch", "delete")
 OUTCOME_STATUSES = ("SUCCESSFUL", "FAILED", "INCONSISTENT")
@@ -66,10 +68,12 @@ def parse(data):
     scenario.seed = fields.get("seed", int, 0)
     scenario.users = _parse_users(fields.get("users", list, [DEFAULT_USER]))
     tokens = Fields(fields.get("tokens", dict, {}), "tokens", ("access_lifetime", "refresh_lifetime"))
-    scenario.access_lifetime = tokens.get("access_lifetime", "number", 3600.0, positive=True)
-    scenario.refresh_lifetime = tokens.get("refresh_lifetime", "number", 86400.0, positive=True)
+    scenario.access_lifetime = tokens.get("access_lifetime", "number", 3600.0, positive=True, maximum=MAX_SECONDS)
+    scenario.refresh_lifetime = tokens.get("refresh_lifetime", "number", 86400.0, positive=True,
+                                           maximum=MAX_SECONDS)
     latency = Fields(fields.get("latency", dict, {}), "latency", LATENCY_KINDS)
-    scenario.latency = {kind: latency.get(kind, "number", 0.0, non_negative=True) for kind in LATENCY_KINDS}
+    scenario.latency = {kind: latency.get(kind, "number", 0.0, non_negative=True, maximum=MAX_SECONDS)
+                        for kind in LATENCY_KINDS}
     scenario.not_found_status = fields.get("not_found_status", int, 404, choices=(400, 404))
     scenario.tasks = parse_tasks(fields.get("tasks", list, []))
     scenario.faults = parse_faults(fields.get("faults", list, []))
@@ -128,8 +132,9 @@ def _parse_task(item, where):
 def _task_common(fields, where, task_type, resources, task_id, name, created):
     """Fields shared by hand-written and generated tasks."""
     n_subtasks = sum(len(res["credentials"]) for res in resources)
-    run_seconds = fields.get("run_seconds", "number", 1.0, non_negative=True, nullable=True)
-    pending_seconds = fields.get("pending_seconds", "number", 0.0, non_negative=True)
+    run_seconds = fields.get("run_seconds", "number", 1.0, non_negative=True, nullable=True,
+                             maximum=MAX_SECONDS)
+    pending_seconds = fields.get("pending_seconds", "number", 0.0, non_negative=True, maximum=MAX_SECONDS)
     if run_seconds is not None and pending_seconds > run_seconds:
         raise ScenarioError("%s: pending_seconds must not exceed run_seconds" % where)
     errors = fields.get("errors", list, None)
@@ -138,6 +143,8 @@ def _task_common(fields, where, task_type, resources, task_id, name, created):
             created = parse_iso(created)
         except ValueError as exc:
             raise ScenarioError("%s.created: not an ISO-8601 timestamp: %s" % (where, exc)) from exc
+        if not EARLIEST <= created <= LATEST:
+            raise ScenarioError("%s.created: must lie between 1970 and 2999" % where)
     return {
         "id": task_id,
         "name": name or vocab.TASK_NAMES[task_type],
@@ -230,7 +237,7 @@ _GENERATE_KEYS = ("count", "type", "status", "run_seconds", "pending_seconds", "
 def _generate(item, where, names_used):
     """Expand a bulk-generation entry (for benchmarks) into ``count`` task specs."""
     fields = Fields(item, where, _GENERATE_KEYS)
-    count = fields.get("count", int, positive=True)
+    count = fields.get("count", int, positive=True, maximum=MAX_GENERATED)
     task_type = fields.get("type", str, "ROTATE", choices=vocab.TASK_TYPES)
     resource_type = fields.get("resource_type", str, "ESXI", choices=vocab.RESOURCE_TYPES)
     per_task = fields.get("resources_per_task", int, 1, positive=True)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 from .errors import ScenarioError
 
 _MISSING = object()
+# Upper bound for durations: far beyond any test, yet timestamps stay printable.
+MAX_SECONDS = 10 * 365 * 86400.0
 
 
 class Fields:
@@ -23,7 +27,7 @@ class Fields:
         self._where = where
 
     def get(self, key, kind, default=_MISSING, choices=None, nullable=False,
-            positive=False, non_negative=False, nonempty=False):
+            positive=False, non_negative=False, nonempty=False, maximum=None):
         where = "%s.%s" % (self._where, key)
         if key not in self._data:
             if default is _MISSING:
@@ -36,6 +40,8 @@ class Fields:
             raise ScenarioError("%s: expected %s, got %r" % (where, self._TYPES[kind], value))
         if kind == "number":
             value = float(value)
+            if not math.isfinite(value):
+                raise ScenarioError("%s: must be a finite number" % where)
         if choices is not None and value not in choices:
             raise ScenarioError("%s: %r is not one of %s" % (where, value, ", ".join(map(str, choices))))
         if positive and value <= 0:
@@ -44,6 +50,8 @@ class Fields:
             raise ScenarioError("%s: must not be negative" % where)
         if nonempty and not value:
             raise ScenarioError("%s: must not be empty" % where)
+        if maximum is not None and value > maximum:
+            raise ScenarioError("%s: must be at most %s" % (where, maximum))
         return value
 
     @staticmethod
