@@ -84,8 +84,8 @@ class SubTask:
         self.resource = resource
         self.credential = credential
         verb = _VERB[task.type]
-        self.name = "%s %s password of %s on %s" % (verb.capitalize(), credential.credential_type,
-                                                    credential.username, resource.name)
+        self.name = "%s the %s password of %s on %s" % (verb.capitalize(), credential.credential_type,
+                                                        credential.username, resource.name)
         self.description = "%s the %s password of %s account %s on %s %s" % (
             verb.capitalize(), credential.credential_type, credential.account_type,
             credential.username, resource.type, resource.name)
