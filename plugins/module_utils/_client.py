@@ -225,23 +225,21 @@ class SddcManagerClient:
         self._clock = clock or _now
         self.logins = 0
         self.refreshes = 0
-        self.session = session or self._new_session(validate_certs, ca_path, proxy_url)
+        # Given on every request: requests lets REQUESTS_CA_BUNDLE override a session's own setting.
+        self.verify = (ca_path or True) if validate_certs else False
+        self.session = session or self._new_session(self.verify, proxy_url)
         for secret in (password, access_token, refresh_token):
             self._secret(secret)
 
     @staticmethod
-    def _new_session(validate_certs, ca_path, proxy_url):
+    def _new_session(verify, proxy_url):
         session = requests.Session()
         # A 2-core controller polling many tasks benefits from reusing one TLS connection.
         session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0))
-        if not validate_certs:
-            session.verify = False
+        session.verify = verify
+        if verify is False:
             # The module warns once; urllib3 would otherwise warn on every request.
             warnings.simplefilter("ignore", InsecureRequestWarning)
-        elif ca_path:
-            session.verify = ca_path
-        else:
-            session.verify = True
         if proxy_url:
             session.proxies = {"https": proxy_url, "http": proxy_url}
         session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
@@ -373,7 +371,7 @@ class SddcManagerClient:
             retry_after = None
             try:
                 response = self.session.request(method, url, data=data, params=params, headers=headers,
-                                                timeout=self.timeout)
+                                                timeout=self.timeout, verify=self.verify)
             except SSLError as exc:
                 raise SddcManagerError(
                     "TLS verification of %s failed (%s). Give the CA certificate that signed the SDDC Manager "

@@ -10,7 +10,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 OPERATION_TYPES = ["UPDATE", "ROTATE", "REMEDIATE", "UPDATE_AUTO_ROTATE_POLICY"]
-RESOURCE_TYPES = ["ESXI", "VCENTER", "PSC", "NSXT_MANAGER", "NSXT_EDGE", "NSX_ALB", "BACKUP"]
+# The credentials resource types of the API spec, then the other appliances SDDC Manager manages passwords of.
+RESOURCE_TYPES = ["ESXI", "VCENTER", "PSC", "NSXT_MANAGER", "NSXT_EDGE", "NSX_ALB", "BACKUP",
+                  "SDDC_MANAGER", "VXRAIL_MANAGER", "VRSLCM", "WSA", "VRLI", "VROPS", "VRA"]
 CREDENTIAL_TYPES = ["SSO", "SSH", "API", "FTP", "AUDIT"]
 ACCOUNT_TYPES = ["USER", "SYSTEM", "SERVICE"]
 # Operations where the admin supplies the new password; the others must not carry one.

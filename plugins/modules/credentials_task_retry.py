@@ -51,7 +51,8 @@ options:
         description: Type of the resource.
         type: str
         required: true
-        choices: [ESXI, VCENTER, PSC, NSXT_MANAGER, NSXT_EDGE, NSX_ALB, BACKUP]
+        choices: [ESXI, VCENTER, PSC, NSXT_MANAGER, NSXT_EDGE, NSX_ALB, BACKUP, SDDC_MANAGER, VXRAIL_MANAGER, VRSLCM, WSA, VRLI,
+                  VROPS, VRA]
       credentials:
         description: Accounts of the resource that the task changes.
         type: list
