@@ -183,5 +183,7 @@ def test_spec_options_match_the_api_vocabulary():
     assert options["operation_type"]["choices"] == ["UPDATE", "ROTATE", "REMEDIATE", "UPDATE_AUTO_ROTATE_POLICY"]
     credential = options["elements"]["options"]["credentials"]["options"]
     assert credential["password"]["no_log"] is True
-    assert options["elements"]["options"]["resource_type"]["choices"] == [
+    # The spec's ResourceCredentials types first, then the other appliances VCF manages passwords of.
+    assert options["elements"]["options"]["resource_type"]["choices"][:7] == [
         "ESXI", "VCENTER", "PSC", "NSXT_MANAGER", "NSXT_EDGE", "NSX_ALB", "BACKUP"]
+    assert {"SDDC_MANAGER", "VXRAIL_MANAGER"} <= set(options["elements"]["options"]["resource_type"]["choices"])
