@@ -175,9 +175,16 @@ retried:
   returned: always
   type: list
   elements: str
-skipped:
-  description: Ids of the tasks left alone because they were already running or already succeeded.
+skipped_ids:
+  description:
+    - Ids of the tasks left alone because they were already running or already succeeded.
+    - Not named C(skipped), which Ansible reads as "this task was skipped".
   returned: always
+  type: list
+  elements: str
+would_retry:
+  description: In check mode, ids of the tasks that would be retried.
+  returned: in check mode
   type: list
   elements: str
 errors:
@@ -274,7 +281,7 @@ def main():
         results.append(entry)
 
     out = dict(changed=bool(retried), retried=[] if module.check_mode else retried,
-               skipped=[r["task_id"] for r in results if r["action"] == "skipped"], errors=errors,
+               skipped_ids=[r["task_id"] for r in results if r["action"] == "skipped"], errors=errors,
                succeeded_ids=[], failed_ids=[], pending_ids=[], failed_subtasks=[], elapsed=0.0)
     if module.check_mode:
         out["would_retry"] = retried
@@ -345,7 +352,7 @@ def _predicted(entry, check_mode):
 
 def _summary(out):
     text = "%d retried, %d skipped, %d could not be retried." % (
-        len(out.get("would_retry", out["retried"])), len(out["skipped"]), len(out["errors"]))
+        len(out.get("would_retry", out["retried"])), len(out["skipped_ids"]), len(out["errors"]))
     if out["succeeded_ids"] or out["failed_ids"] or out["pending_ids"]:
         text += " After waiting %.0f s: %d succeeded, %d failed, %d still running." % (
             out["elapsed"], len(out["succeeded_ids"]), len(out["failed_ids"]), len(out["pending_ids"]))

@@ -47,7 +47,9 @@ class Run:
 
     def result(self, task_name, host=None):
         """The last recorded result of the task with this name."""
-        found = [r for r in self.results if r["task"] == task_name and (host is None or r["host"] == host)]
+        found = [r for r in self.results
+                 if (r["task"] == task_name or r["task"].endswith(" : " + task_name))  # role tasks are prefixed
+                 and (host is None or r["host"] == host)]
         assert found, "no result for task %r; tasks run: %s\n%s" % (
             task_name, sorted(set(r["task"] for r in self.results)), self.output[-3000:])
         return found[-1]["result"]
