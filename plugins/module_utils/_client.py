@@ -21,6 +21,7 @@ import os
 import random
 import re
 import ssl
+import threading
 import time
 import traceback
 import warnings
@@ -225,6 +226,7 @@ class SddcManagerClient:
         self._clock = clock or _now
         self.logins = 0
         self.refreshes = 0
+        self._auth_lock = threading.RLock()
         # Given on every request: requests lets REQUESTS_CA_BUNDLE override a session's own setting.
         self.verify = (ca_path or True) if validate_certs else False
         self.session = session or self._new_session(self.verify, proxy_url)
@@ -235,7 +237,7 @@ class SddcManagerClient:
     def _new_session(verify, proxy_url):
         session = requests.Session()
         # A 2-core controller polling many tasks benefits from reusing one TLS connection.
-        session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=4, max_retries=0))
+        session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=16, max_retries=0))
         session.verify = verify
         if verify is False:
             # The module warns once; urllib3 would otherwise warn on every request.
@@ -306,6 +308,11 @@ class SddcManagerClient:
         return jwt_expiry(self.access_token)
 
     def _ensure_token(self):
+        # Several threads may share one client (bulk retries): one of them renews, the others wait.
+        with self._auth_lock:
+            self._ensure_token_locked()
+
+    def _ensure_token_locked(self):
         if not self.access_token:
             self.login()
             return
@@ -344,13 +351,16 @@ class SddcManagerClient:
         """An authenticated call; reads are retried, writes are sent once."""
         read = method.upper() == "GET"
         self._ensure_token()
+        rejected = self.access_token
         try:
             return self._send(method, path, payload=payload, params=params, read=read)
         except SddcManagerError as exc:
             if exc.status_code != 401:
                 raise
         # One renewal per call: a second 401 is a real refusal (wrong role, revoked user).
-        self._renew(reason="HTTP 401")
+        with self._auth_lock:
+            if self.access_token == rejected:
+                self._renew(reason="HTTP 401")
         return self._send(method, path, payload=payload, params=params, read=read)
 
     def _send(self, method, path, payload=None, params=None, authenticated=True, read=True, own_tokens=False):

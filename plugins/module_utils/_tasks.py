@@ -13,8 +13,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import time
+
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import AmbiguousWriteError, SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (
+    AmbiguousWriteError,
+    SddcManagerError,
+    iso_utc,
+)
 
 # Up to this many tasks are read one by one; beyond it one list call is cheaper.
 LIST_THRESHOLD = 2
@@ -217,6 +223,7 @@ def retry(client, task_id, options, check_mode=False, task=None):
                           % (task_id, _status.normalize(after.get("status"))))
         return result
     result["retried"] = True
+    result["retried_at"] = iso_utc(time.time())
     result["msg"] = result["msg"] if "lost" in result["msg"] else "Task %s was retried." % task_id
     return result
 

@@ -113,6 +113,12 @@ options:
     description: Wait for all retried tasks to end.
     type: bool
     default: false
+  concurrency:
+    description:
+      - How many tasks are read and retried in parallel, 1 to 16. Each retry is one request (two for a rebuilt
+        ROTATE request), so a few in parallel cut the time for many tasks without loading SDDC Manager.
+    type: int
+    default: 4
   fail_on_failure:
     description:
       - Fail when a task cannot be retried, or (with O(wait=true)) ends FAILED again or times out.
@@ -224,10 +230,10 @@ elapsed:
   type: float
 """
 
-import time
+from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _tasks
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError, iso_utc
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, baseline_of
 
@@ -247,10 +253,13 @@ def main():
         resource_names=dict(type="list", elements="str", default=[]),
         wait=dict(type="bool", default=False),
         fail_on_failure=dict(type="bool", default=True),
+        concurrency=dict(type="int", default=4),
     )
     argument_spec.update(wait_argument_spec())
     module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
+    if not 1 <= p["concurrency"] <= 16:
+        module.fail_json(msg="concurrency must be between 1 and 16 parallel requests, got %d." % p["concurrency"])
     requests_by_id = _collect_requests(module)
     client = module.client
     try:
@@ -259,14 +268,23 @@ def main():
     except SddcManagerError as exc:
         module.fail_from(exc)
 
-    results, errors, retried, before = [], [], [], {}
-    for task_id, task in selected.items():
+    def retry_one(item):
+        task_id, task = item
         try:
             outcome = _tasks.retry(client, task_id, requests_by_id.get(task_id, {}), module.check_mode, task=task)
         except SddcManagerError as exc:
+            return task_id, task, None, exc
+        return task_id, task, outcome, None
+
+    workers = max(1, min(p["concurrency"], len(selected)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        outcomes = list(pool.map(retry_one, selected.items()))
+
+    results, errors, retried, before, fatal = [], [], [], {}, None
+    for task_id, task, outcome, exc in outcomes:
+        if exc is not None:
             if exc.kind in ("connection", "tls", "auth", "timeout"):
-                # The server is gone for everyone: report what was done so far and stop.
-                module.fail_from(exc, retried=retried, results=results)
+                fatal = fatal or exc
             errors.append({"task_id": task_id, "msg": exc.message})
             results.append(_entry(task, task, "error", exc.message))
             continue
@@ -277,8 +295,12 @@ def main():
             retried.append(task_id)
         entry = _entry(task, outcome["task"], action, outcome["msg"])
         if action == "retried":
-            entry["retried_at"] = iso_utc(time.time())
+            entry["retried_at"] = outcome["retried_at"]
         results.append(entry)
+    if fatal is not None:
+        # The server became unusable for everyone: report what was done before stopping.
+        module.fail_from(fatal, retried=[] if module.check_mode else retried, results=module.redact(results),
+                         errors=errors)
 
     out = dict(changed=bool(retried), retried=[] if module.check_mode else retried,
                skipped_ids=[r["task_id"] for r in results if r["action"] == "skipped"], errors=errors,
