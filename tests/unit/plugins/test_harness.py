@@ -136,8 +136,11 @@ def test_module_output_before_result_is_passed_on(run_module, capsys):
     assert "hello from the module" in capsys.readouterr().out
 
 
+# No NUL: AnsibleModule logs its arguments to syslog, and Python 3.13's syslog refuses "embedded null
+# character", so ansible-core itself fails such a module run there (a property of ansible-core, not of
+# the harness; Python 3.10 to 3.12 accept it).
 @settings(max_examples=25, deadline=None)
-@given(name=st.text(min_size=1, max_size=40))
+@given(name=st.text(alphabet=st.characters(exclude_characters="\x00"), min_size=1, max_size=40))
 def test_any_name_round_trips(run_module, name):
     result, failed = run_module(dummy, {"name": name})
     assert not failed
