@@ -118,7 +118,7 @@ options:
       - How many tasks are read and retried in parallel, 1 to 16. Each retry is one request (two for a rebuilt
         ROTATE request), so a few in parallel cut the time for many tasks without loading SDDC Manager.
     type: int
-    default: 4
+    default: 8
   fail_on_failure:
     description:
       - Fail when a task cannot be retried, or (with O(wait=true)) ends FAILED again or times out.
@@ -253,7 +253,7 @@ def main():
         resource_names=dict(type="list", elements="str", default=[]),
         wait=dict(type="bool", default=False),
         fail_on_failure=dict(type="bool", default=True),
-        concurrency=dict(type="int", default=4),
+        concurrency=dict(type="int", default=8),
     )
     argument_spec.update(wait_argument_spec())
     module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
