@@ -22,9 +22,9 @@ SANITY_PYTHON ?= 3.11
 SANITY_ARGS ?=
 
 # `make test` runs these in order, goes on past a failure, and fails at the end if any failed.
-TEST_TARGETS := units sanity integration
+TEST_TARGETS := units sanity integration lint docs changelog ee matrix
 
-.PHONY: help venv units sanity integration test demo clean
+.PHONY: help venv units sanity integration test demo clean tools lint docs docs-html changelog ee matrix
 
 help:
 	@echo "make venv         .venv with tests/requirements.txt ($(PYTHON))"
@@ -33,6 +33,12 @@ help:
 	@echo "make integration  pytest tests/integration"
 	@echo "make test         $(TEST_TARGETS)"
 	@echo "make demo         tests/utils/demo.sh"
+	@echo "make lint         ansible-lint, production profile, on the whole collection"
+	@echo "make docs         antsibull-docs lint-collection-docs --plugin-docs (guides, plugin and role docs)"
+	@echo "make docs-html    render the docs site to build/docs/build/html/index.html (not part of test)"
+	@echo "make changelog    antsibull-changelog lint, and a rehearsed release that writes CHANGELOG.rst"
+	@echo "make ee           ansible-builder create: execution environment build context in build/ee/"
+	@echo "make matrix       unit tests on ansible-core $(MATRIX) (CORE:PYTHON)"
 	@echo "make clean        remove .venv, build/, tests/output/ and caches"
 
 venv: $(VENV_STAMP)
@@ -80,5 +86,68 @@ demo: $(VENV_STAMP)
 	bash tests/utils/demo.sh
 
 clean:
-	rm -rf $(VENV) build tests/output .pytest_cache .hypothesis
+	rm -rf $(VENV) $(TOOLS_VENV) $(DOCS_VENV) .venv-matrix-* build tests/output .pytest_cache .hypothesis .ansible
 	find . -name __pycache__ -type d -not -path './.git/*' -prune -exec rm -rf {} +
+
+# --- Ecosystem checks: lint, docs, changelog, execution environment, support matrix -----------------------
+# lint, docs, changelog and ee use .venv-tools (tests/requirements-tools.txt, pinned); the collection is found
+# through build/pyroot, as for the integration tests.
+TOOLS_VENV := .venv-tools
+TOOLS_BIN := $(CURDIR)/$(TOOLS_VENV)/bin
+TOOLS_REQUIREMENTS := tests/requirements-tools.txt
+TOOLS_STAMP := $(TOOLS_VENV)/.requirements.stamp
+TOOLS_ENV = PATH="$(TOOLS_BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$$($(TOOLS_BIN)/python tests/utils/pyroot.py)"
+COLLECTION_LINK = $$($(TOOLS_BIN)/python tests/utils/pyroot.py)/ansible_collections/vcf/sddc_manager
+# Oldest and newest ansible-core we claim, each on a Python it supports: CORE:PYTHON (see tests/utils/support-matrix.sh)
+MATRIX ?= 2.16:3.10 2.19:3.13
+
+tools: $(TOOLS_STAMP)
+
+$(TOOLS_STAMP): $(TOOLS_REQUIREMENTS)
+	@if ! $(TOOLS_BIN)/python -c '' 2>/dev/null; then rm -rf $(TOOLS_VENV) && $(PYTHON) -m venv $(TOOLS_VENV); fi
+	$(TOOLS_BIN)/python -m pip install -q -r $(TOOLS_REQUIREMENTS) 2>&1 | { grep -v '$(PIP_NOISE)' || true; }
+	@touch $@
+
+# Configuration in .ansible-lint (profile production, strict, offline). Exit code non-zero on any finding.
+lint: $(TOOLS_STAMP)
+	$(TOOLS_ENV) ansible-lint --nocolor
+
+docs: $(TOOLS_STAMP)
+	$(TOOLS_ENV) antsibull-docs lint-collection-docs --plugin-docs --check-extra-docs-refs \
+	  --validate-collection-refs dependent --disallow-unknown-collection-refs "$(COLLECTION_LINK)"
+	@echo "docs: guides, plugin and role docs lint clean"
+
+changelog: $(TOOLS_STAMP)
+	$(TOOLS_ENV) antsibull-changelog lint
+	$(TOOLS_ENV) bash tests/utils/changelog-release.sh build/changelog
+
+ee: $(TOOLS_STAMP)
+	$(TOOLS_ENV) bash tests/utils/ee-context.sh build/ee
+
+matrix: $(VENV_STAMP)
+	bash tests/utils/support-matrix.sh $(VPY) $(MATRIX)
+
+# The HTML docs site, the way antsibull-docs builds collection sites: sphinx-init, then the two steps of its
+# build.sh. Needs Sphinx and the Ansible theme (tests/requirements-docs.txt, in .venv-docs). Without network
+# the intersphinx inventories (docs.python.org, docs.ansible.com) cannot be fetched, which only leaves links
+# into those sites unresolved; SPHINX_OPTS=-W makes any warning fail the build, as build.sh does.
+DOCS_VENV := .venv-docs
+DOCS_BIN := $(CURDIR)/$(DOCS_VENV)/bin
+DOCS_STAMP := $(DOCS_VENV)/.requirements.stamp
+SPHINX_OPTS ?=
+
+$(DOCS_STAMP): tests/requirements-docs.txt
+	@if ! $(DOCS_BIN)/python -c '' 2>/dev/null; then rm -rf $(DOCS_VENV) && $(PYTHON) -m venv $(DOCS_VENV); fi
+	$(DOCS_BIN)/python -m pip install -q -r tests/requirements-docs.txt 2>&1 | { grep -v '$(PIP_NOISE)' || true; }
+	@touch $@
+
+docs-html: $(DOCS_STAMP)
+	rm -rf build/docs && mkdir -p build/docs && chmod 700 build/docs
+	export PATH="$(DOCS_BIN):$$PATH" ANSIBLE_COLLECTIONS_PATH="$$($(DOCS_BIN)/python tests/utils/pyroot.py)"; \
+	  antsibull-docs sphinx-init --use-current --squash-hierarchy --dest-dir build/docs vcf.sddc_manager >/dev/null; \
+	  cd build/docs && mkdir -p rst && chmod og-w rst \
+	  && antsibull-docs --config-file antsibull-docs.cfg collection --cleanup everything --use-current \
+	       --squash-hierarchy --dest-dir rst vcf.sddc_manager \
+	  && sphinx-build -M html rst build -c . --keep-going -q $(SPHINX_OPTS)
+	@test -f build/docs/build/html/docsite/guide_awx.html
+	@echo "docs-html: open $(CURDIR)/build/docs/build/html/index.html"
