@@ -55,6 +55,8 @@ USER_AGENT = "vcf.sddc_manager-ansible-collection/%s" % COLLECTION_VERSION
 RETRYABLE_STATUS = frozenset([429, 502, 503, 504])
 # How close to its expiry an access token is renewed before it is used.
 TOKEN_REFRESH_MARGIN = 60
+# Answers to a token refresh that refuse the refresh token; any other failure says nothing about it.
+REFRESH_REFUSALS = frozenset([400, 401, 403, 404])
 
 
 class SddcManagerError(Exception):
@@ -85,10 +87,14 @@ class SddcManagerError(Exception):
 
 
 class AmbiguousWriteError(SddcManagerError):
-    """A write was sent but no answer came back: it may or may not have been applied."""
+    """A write was sent but no answer came back: it may or may not have been applied.
 
-    def __init__(self, message, url=None):
+    ``timed_out``: no answer within ``request_timeout``, so the server may still be working on it.
+    """
+
+    def __init__(self, message, url=None, timed_out=False):
         super(AmbiguousWriteError, self).__init__(message, kind="ambiguous", url=url)
+        self.timed_out = timed_out
 
 
 class RetryPolicy:
@@ -226,6 +232,8 @@ class SddcManagerClient:
         self._clock = clock or _now
         self.logins = 0
         self.refreshes = 0
+        # Set when renewing a token that was about to expire failed: it is used until it really expires.
+        self._early_renewal_failed = False
         self._auth_lock = threading.RLock()
         # Given on every request: requests lets REQUESTS_CA_BUNDLE override a session's own setting.
         self.verify = (ca_path or True) if validate_certs else False
@@ -273,8 +281,9 @@ class SddcManagerClient:
             raise SddcManagerError(
                 "No username and password to log in with: set username and password "
                 "(SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD) or access_token.", kind="config")
+        # A login changes nothing on SDDC Manager, so it is retried like a read.
         body = self._send("POST", "/v1/tokens", payload={"username": self.username, "password": self.password},
-                          authenticated=False, read=False, own_tokens=True)
+                          authenticated=False, read=True, own_tokens=True)
         if not isinstance(body, dict) or not body.get("accessToken"):
             raise SddcManagerError("SDDC Manager answered the login without an access token.",
                                    kind="auth", url=self._url("/v1/tokens"))
@@ -288,8 +297,9 @@ class SddcManagerClient:
 
     def refresh(self):
         """PATCH /v1/tokens/access-token/refresh; the answer is a bare JSON string."""
+        # Minting another access token changes nothing either: retried like a read.
         body = self._send("PATCH", "/v1/tokens/access-token/refresh", payload=self.refresh_token,
-                          authenticated=False, read=False, own_tokens=True)
+                          authenticated=False, read=True, own_tokens=True)
         if not isinstance(body, string_types) or not body:
             raise SddcManagerError("SDDC Manager answered the token refresh without a token.",
                                    kind="auth", url=self._url("/v1/tokens/access-token/refresh"))
@@ -302,7 +312,8 @@ class SddcManagerClient:
         """DELETE /v1/tokens/refresh-token: the refresh token can no longer mint access tokens."""
         token = refresh_token or self.refresh_token
         self._secret(token)
-        self._send("DELETE", "/v1/tokens/refresh-token", payload=token, authenticated=False, read=False)
+        # Revoking twice does no harm (SDDC Manager answers 204 for an unknown id): retried like a read.
+        self._send("DELETE", "/v1/tokens/refresh-token", payload=token, authenticated=False, read=True)
 
     def token_expires_at(self):
         return jwt_expiry(self.access_token)
@@ -317,10 +328,16 @@ class SddcManagerClient:
             self.login()
             return
         expiry = jwt_expiry(self.access_token)
-        renewable = self.refresh_token or self.has_credentials
+        renewable = (self.refresh_token or self.has_credentials) and not self._early_renewal_failed
         # Without a way to renew it, a token close to expiry is still worth sending while it is valid.
         if renewable and expiry is not None and expiry - self._clock() < TOKEN_REFRESH_MARGIN:
-            self._renew(reason="the access token expires in under %d seconds" % TOKEN_REFRESH_MARGIN)
+            try:
+                self._renew(reason="the access token expires in under %d seconds" % TOKEN_REFRESH_MARGIN)
+            except SddcManagerError as exc:
+                if expiry <= self._clock():
+                    raise
+                # The token still works: use it. Once it expires, the 401 renews once more or explains.
+                self._early_renewal_failed = True
 
     def _renew(self, reason):
         """Refresh once; fall back to a new login; otherwise explain what to give."""
@@ -330,11 +347,14 @@ class SddcManagerClient:
                 self.refresh()
                 return
             except SddcManagerError as exc:
-                if exc.kind in ("connection", "tls", "timeout"):
+                if exc.status_code not in REFRESH_REFUSALS:
+                    # Unreachable, TLS, a 503 burst that outlasted the retries: the refresh token was not
+                    # refused, and a login would meet the same server.
                     raise
                 refresh_error = exc
         if self.has_credentials:
             self.login()
+            self._early_renewal_failed = False
             return
         hint = " The refresh token was refused too." if refresh_error else ""
         raise SddcManagerError(
@@ -414,7 +434,7 @@ class SddcManagerClient:
         if not read and not never_sent:
             return AmbiguousWriteError(
                 "%s %s was sent but no answer came back (%s); it may or may not have been applied."
-                % (method, url, reason), url=url)
+                % (method, url, reason), url=url, timed_out=isinstance(exc, Timeout))
         if isinstance(exc, Timeout):
             return SddcManagerError(
                 "SDDC Manager at %s did not answer %s %s within request_timeout (%s s)."
@@ -457,8 +477,8 @@ class SddcManagerClient:
         if status == 401:
             lead = "SDDC Manager refused the credentials (HTTP 401) on %s: " % where
         elif status == 403:
-            lead = ("SDDC Manager forbids %s for this user (HTTP 403); the account needs the ADMIN or "
-                    "OPERATOR role: " % where)
+            lead = ("SDDC Manager forbids %s for this user (HTTP 403); use an account with the ADMIN role, "
+                    "the only one allowed to manage passwords: " % where)
         else:
             lead = "SDDC Manager answered HTTP %d %s to %s: " % (status, response.reason or "", where)
         return SddcManagerError(lead + detail, kind=kind, status_code=status, url=url, error=error)

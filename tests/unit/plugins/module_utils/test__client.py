@@ -446,11 +446,12 @@ def test_other_errors_are_not_retried(rsps, make_client, fake_time, status, kind
     assert (info.value.status_code, info.value.kind) == (status, kind)
 
 
-def test_403_names_the_roles(rsps, make_client):
+def test_403_names_the_role(rsps, make_client):
+    # Only ADMIN may manage passwords in VCF; OPERATOR may not, so it must not be suggested.
     rsps.get(TASK, status=403, json={"message": "Access denied."})
     with pytest.raises(SddcManagerError) as info:
         make_client(access_token="AT").get_credentials_task(TASK_ID)
-    assert "ADMIN or OPERATOR" in info.value.message
+    assert "ADMIN role" in info.value.message and "OPERATOR" not in info.value.message
     assert "GET /v1/credentials/tasks/" in info.value.message
 
 
@@ -472,12 +473,62 @@ def test_writes_are_never_resent_on_retryable_statuses(rsps, make_client, fake_t
     assert not isinstance(info.value, AmbiguousWriteError)
 
 
-def test_login_is_not_retried(rsps, make_client, fake_time):
-    rsps.post(TOKENS, status=503, json={"message": "starting"})
+def test_login_is_retried_on_a_busy_server(rsps, make_client, fake_time):
+    # A login changes nothing on SDDC Manager: a 503 burst (or a reset) is waited out like on a read.
+    rsps.post(TOKENS, status=503, body="<html><title>503 Service Unavailable</title></html>")
+    rsps.post(TOKENS, body=connection_dropped())
+    rsps.post(TOKENS, json=token_pair(), status=200)
+    client = make_client(username="u", password="p")
+    assert client.login() == ("AT-login-1", "RT-login-1")
+    assert len(rsps.calls) == 3 and len(fake_time.sleeps) == 2
+
+
+def test_refused_login_is_not_retried(rsps, make_client, fake_time):
+    rsps.post(TOKENS, status=401, json={"message": "Wrong password."})
     with pytest.raises(SddcManagerError):
         make_client(username="u", password="p").login()
     assert len(rsps.calls) == 1
     assert fake_time.sleeps == []
+
+
+def test_refresh_is_retried_on_a_busy_server(rsps, make_client, fake_time):
+    rsps.get(TASK, status=401, json={"message": "expired"})
+    rsps.patch(REFRESH, status=502, body="<html><title>502 Bad Gateway</title></html>")
+    rsps.patch(REFRESH, json="AT-2")
+    rsps.get(TASK, json={"id": TASK_ID})
+    client = make_client(access_token="AT-1", refresh_token="RT")
+    assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
+    assert (client.refreshes, client.logins) == (1, 0)
+
+
+@pytest.mark.parametrize("failure", ["503", "dropped"])
+def test_refresh_that_cannot_be_made_is_not_called_refused(rsps, make_client, fake_time, failure):
+    """A refresh that outlasts the retries did not refuse the refresh token: no login, no 'refused too'."""
+    rsps.get(TASK, status=401, json={"message": "expired"})
+    for _attempt in range(6):
+        if failure == "503":
+            rsps.patch(REFRESH, status=503, body="<html><title>503 Service Unavailable</title></html>")
+        else:
+            rsps.patch(REFRESH, body=connection_dropped())
+    with pytest.raises(SddcManagerError) as info:
+        make_client(username="u", password="p", access_token="AT-1", refresh_token="RT").get_credentials_task(
+            TASK_ID)
+    assert "refused too" not in info.value.message and "Gave up after 6 attempts" in info.value.message
+    assert [c.request.method for c in rsps.calls] == ["GET"] + ["PATCH"] * 6
+
+
+def test_token_near_expiry_is_used_when_its_renewal_is_refused(rsps, make_client, make_jwt, fake_time):
+    """The refresh token is refused and there is no password, but the access token still works for 30 s."""
+    token = make_jwt(exp=int(fake_time.now) + 30)
+    rsps.patch(REFRESH, status=404, json={"message": "Refresh token not found."})
+    rsps.get(TASK, json={"id": TASK_ID})
+    rsps.get(TASK, json={"id": TASK_ID})
+    client = make_client(access_token=token, refresh_token="RT-expired")
+    assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
+    assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
+    # one refresh attempt, not one per request
+    assert [c.request.method for c in rsps.calls] == ["PATCH", "GET", "GET"]
+    assert auth_header(rsps.calls[2]) == "Bearer " + token
 
 
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])

@@ -77,12 +77,13 @@ def test_login_answer_without_token(run_module, rsps):
     assert "without an access token" in result["msg"]
 
 
-def test_login_is_not_retried(run_module, rsps, client_sleeps):
+def test_login_waits_out_a_busy_server(run_module, rsps, client_sleeps):
     rsps.post(TOKENS, status=503, json={"message": "Starting up."})
+    rsps.post(TOKENS, json={"accessToken": "AT-after-503", "refreshToken": {"id": "RT-after-503"}})
     result, failed = run_module(token, LOGIN)
-    assert failed
-    assert len(rsps.calls) == 1
-    assert client_sleeps == []
+    assert not failed, result
+    assert len(rsps.calls) == 2
+    assert len(client_sleeps) == 1
 
 
 def test_revoke(run_module, rsps):
