@@ -183,12 +183,41 @@ def _accepted_meanwhile(before, after):
     return after.get("completionTimestamp") != before.get("completionTimestamp")
 
 
+def _server_error(exc):
+    """An HTTP 5xx answer to a write: from SDDC Manager, or from a proxy that may have passed the write on."""
+    return exc.status_code is not None and exc.status_code >= 500
+
+
+def _unsettled(task_id, action, exc, after):
+    """The error for a write whose answer was lost or an error, when the task shows it did not happen."""
+    status = _status.normalize(after.get("status"))
+    if status == _status.FAILED:
+        if getattr(exc, "timed_out", False):
+            return SddcManagerError(
+                "The %s request for task %s got no answer within request_timeout and the task is still FAILED, "
+                "but SDDC Manager may still apply it. Read the task with vcf.sddc_manager.credentials_task_info in "
+                "a few minutes, and run the %s again only if it is still FAILED then." % (action, task_id, action),
+                kind="ambiguous", url=exc.url)
+        state, advice = "still FAILED", " Run the %s again" % action
+    else:
+        state, advice = status, ""
+    if isinstance(exc, AmbiguousWriteError):
+        return SddcManagerError(
+            "The %s request for task %s got no answer and the task is %s, so the %s was not applied; nothing "
+            "changed.%s" % (action, task_id, state, action, advice + "." if advice else ""),
+            kind="ambiguous", url=exc.url)
+    exc.message = "%s Task %s is %s, so the %s was not applied; nothing changed.%s" % (
+        exc.message, task_id, state, action, advice + " once SDDC Manager answers normally." if advice else "")
+    exc.args = (exc.message,)
+    return exc
+
+
 def retry(client, task_id, options, check_mode=False, task=None):
     """Retry one credentials task when it needs it.  Returns a plain result dict.
 
     The task is read first; only a FAILED task gets a PATCH.  A PATCH whose answer
-    is lost, or that another client beat us to, is settled by reading the task
-    again, never by sending it twice.
+    is lost or an HTTP 5xx (a proxy may have passed it on), or that another client
+    beat us to, is settled by reading the task again, never by sending it twice.
     """
     before = task if task is not None else get_task(client, task_id)
     action, message = plan_retry(before)
@@ -200,31 +229,38 @@ def retry(client, task_id, options, check_mode=False, task=None):
     if check_mode:
         result["msg"] = "Task %s failed; it would be retried (check mode)." % task_id
         return result
+    answer = None
     try:
         result["task"] = client.retry_credentials_task(task_id, spec)
-    except AmbiguousWriteError:
-        after = get_task(client, task_id)
-        if not _accepted_meanwhile(before, after):
-            raise SddcManagerError(
-                "The retry of task %s got no answer and the task is now %s, so the retry was not accepted; "
-                "nothing changed. Run the retry again if the task is still FAILED."
-                % (task_id, _status.normalize(after.get("status"))), kind="ambiguous")
-        result.update(task=after, msg="Task %s was retried (the answer to the retry request was lost; a read "
-                                      "of the task confirmed it was accepted)." % task_id)
     except SddcManagerError as exc:
-        if exc.status_code not in (400, 409):
+        if isinstance(exc, AmbiguousWriteError) or _server_error(exc):
+            after = get_task(client, task_id)
+            if not _accepted_meanwhile(before, after):
+                raise _unsettled(task_id, "retry", exc, after)
+            answer = "was lost" if isinstance(exc, AmbiguousWriteError) else "was HTTP %d" % exc.status_code
+            result["task"] = after
+        elif exc.status_code not in (400, 409):
             raise
-        after = get_task(client, task_id)
-        if not _accepted_meanwhile(before, after):
-            raise
-        # Someone else (another play, the UI) retried it between our read and our PATCH.
-        result.update(changed=False, task=after,
-                      msg="Task %s was retried by another client just before this one; it is %s."
-                          % (task_id, _status.normalize(after.get("status"))))
-        return result
+        else:
+            return _retried_by_another(client, task_id, before, result, exc)
     result["retried"] = True
     result["retried_at"] = iso_utc(time.time())
-    result["msg"] = result["msg"] if "lost" in result["msg"] else "Task %s was retried." % task_id
+    result["msg"] = "Task %s was retried." % task_id
+    if answer:
+        result["msg"] = ("Task %s was retried (the answer to the retry request %s; a read of the task confirmed "
+                         "it was accepted)." % (task_id, answer))
+    return result
+
+
+def _retried_by_another(client, task_id, before, result, exc):
+    """A 400/409 to the PATCH: fine if another client retried the task just before; else the error stands."""
+    after = get_task(client, task_id)
+    if not _accepted_meanwhile(before, after):
+        raise exc
+    # Someone else (another play, the UI) retried it between our read and our PATCH.
+    result.update(changed=False, task=after,
+                  msg="Task %s was retried by another client just before this one; it is %s."
+                      % (task_id, _status.normalize(after.get("status"))))
     return result
 
 
@@ -248,11 +284,12 @@ def cancel(client, task_id, check_mode=False):
         return result
     try:
         result["task"] = client.cancel_credentials_task(task_id)
-    except AmbiguousWriteError:
+    except SddcManagerError as exc:
+        if not (isinstance(exc, AmbiguousWriteError) or _server_error(exc)):
+            raise
         after = get_task(client, task_id)
         if _status.normalize(after.get("status")) not in (_status.USER_CANCELLED, _status.CANCELLED):
-            raise SddcManagerError("The cancel request for task %s got no answer and the task is still %s; "
-                                   "run the cancel again." % (task_id, after.get("status")), kind="ambiguous")
+            raise _unsettled(task_id, "cancel", exc, after)
         result["task"] = after
     result["msg"] = "Task %s was cancelled." % task_id
     return result

@@ -430,16 +430,31 @@ def test_lost_answer_then_the_task_shows_it_was_accepted(rsps, client, after):
 
 def test_lost_answer_and_still_the_same_failure_is_a_clear_error(rsps, client):
     rsps.get(TASK, json=task())
-    rsps.patch(TASK, body=requests.exceptions.ReadTimeout("Read timed out."))
+    rsps.patch(TASK, body=requests.exceptions.ConnectionError("Connection aborted."))
     rsps.get(TASK, json=task())  # same FAILED, same completionTimestamp
     with pytest.raises(SddcManagerError) as info:
         _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
     exc = info.value
     assert not isinstance(exc, AmbiguousWriteError)
     assert exc.kind == "ambiguous"
-    assert "still FAILED" in exc.message and "Run the retry again" in exc.message
+    assert "still FAILED, so the retry was not applied" in exc.message and "Run the retry again" in exc.message
     assert len(patches(rsps)) == 1
     assert [m for m, _ in methods(rsps)] == ["GET", "PATCH", "GET"]
+
+
+def test_timed_out_retry_of_a_task_still_failed_may_still_be_applied(rsps, client):
+    """No answer within request_timeout: SDDC Manager may still be working on the PATCH, so saying "not
+    applied" could be false; the error says what is known and how to find out."""
+    rsps.get(TASK, json=task())
+    rsps.patch(TASK, body=requests.exceptions.ReadTimeout("Read timed out."))
+    rsps.get(TASK, json=task())
+    with pytest.raises(SddcManagerError) as info:
+        _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
+    exc = info.value
+    assert exc.kind == "ambiguous"
+    assert "may still apply it" in exc.message and "not applied" not in exc.message
+    assert "credentials_task_info" in exc.message
+    assert len(patches(rsps)) == 1
 
 
 def test_lost_answer_and_the_task_was_cancelled_meanwhile(rsps, client):
@@ -487,13 +502,27 @@ def test_400_because_the_task_was_cancelled_meanwhile_is_not_a_success(rsps, cli
         _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
 
 
-def test_500_on_patch_is_raised_without_a_re_read(rsps, client):
+def test_500_on_patch_is_raised_after_a_read_shows_it_was_not_applied(rsps, client):
     rsps.get(TASK, json=task())
     rsps.patch(TASK, status=500, json={"message": "Internal error."})
+    rsps.get(TASK, json=task())
     with pytest.raises(SddcManagerError) as info:
         _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
     assert info.value.status_code == 500
-    assert [m for m, _ in methods(rsps)] == ["GET", "PATCH"]
+    assert "Internal error" in info.value.message and "so the retry was not applied" in info.value.message
+    assert [m for m, _ in methods(rsps)] == ["GET", "PATCH", "GET"]
+
+
+@pytest.mark.parametrize("code", [502, 504])
+def test_gateway_error_after_the_server_accepted_the_retry_is_a_retry(rsps, client, code):
+    """A proxy may time out and answer 502/504 after passing the PATCH on: the read tells the truth."""
+    rsps.get(TASK, json=task())
+    rsps.patch(TASK, status=code, body="<html><title>%d Gateway</title></html>" % code)
+    rsps.get(TASK, json=task(status="IN_PROGRESS", completed=None))
+    result = _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
+    assert (result["changed"], result["retried"]) == (True, True)
+    assert "was HTTP %d" % code in result["msg"] and "confirmed" in result["msg"]
+    assert len(patches(rsps)) == 1
 
 
 # --- cancel -----------------------------------------------------------------------------------------
