@@ -236,12 +236,19 @@ def main():
     outcome = None
     try:
         result = _tasks.retry(client, task_id, p, check_mode=module.check_mode)
-        if result["retried"] and p["wait"]:
-            waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
-            outcome = waiter.wait([task_id], baselines={task_id: baseline_of(result["before"])})
-            result["task"] = outcome.tasks[task_id]
     except SddcManagerError as exc:
         module.fail_from(exc, task_id=task_id)
+    if result["retried"] and p["wait"]:
+        waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
+        try:
+            outcome = waiter.wait([task_id], baselines={task_id: baseline_of(result["before"])})
+        except SddcManagerError as exc:
+            # The retry went through: the result must say so, whatever stopped the wait.
+            module.fail_json(msg="Task %s was retried, but waiting for it to end failed: %s" % (task_id, exc.message),
+                             changed=True, retried=True, task_id=task_id,
+                             status=_status.normalize(result["task"].get("status")),
+                             task=module.describe_task(result["task"]), **exc.details())
+        result["task"] = outcome.tasks[task_id]
 
     task = result["task"]
     before_status = _status.normalize(result["before"].get("status"))

@@ -296,7 +296,7 @@ def test_lost_answer_and_still_failed(run_module, rsps, failed_task, load_fixtur
     rsps.get(TASK, json=failed_task)
     result, failed = run_module(credentials_task_retry, args())
     assert failed
-    assert "still FAILED" in result["msg"] and "Run the retry again" in result["msg"]
+    assert "still FAILED" in result["msg"] and "may still apply it" in result["msg"]
     assert len(patches(rsps)) == 1
 
 
@@ -365,6 +365,20 @@ def test_wait_and_it_failed_again(run_module, rotate_server, failed_task, fake_w
         "remediation": "Check that the host is reachable over SSH and retry.", "reference_token": "REF-7Q2X9A"}]
     assert_clean(result["task"])
     assert "PLANTED" not in json.dumps(result)
+
+
+def test_wait_that_fails_after_the_retry_still_reports_the_retry(run_module, rotate_server, fake_waiter):
+    """The PATCH was accepted, then the wait could not go on (the token was refused and cannot be renewed):
+    the result must say changed/retried, or the play would report a retry that happened as not done."""
+    fake_waiter(credentials_task_retry)
+    rotate_server.get(TASK, status=401, json={"message": "Token expired."})
+    result, failed = run_module(credentials_task_retry, args(wait=True))
+    assert failed
+    assert result["changed"] is True and result["retried"] is True
+    assert result["msg"].startswith("Task %s was retried, but waiting for it to end failed: " % TASK_ID)
+    assert "cannot be renewed" in result["msg"]
+    assert result["status"] == "IN_PROGRESS" and result["status_code"] == 401
+    assert len(patches(rotate_server)) == 1
 
 
 def test_wait_and_failed_again_without_failing(run_module, rotate_server, failed_task, fake_waiter):
