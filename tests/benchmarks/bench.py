@@ -82,7 +82,11 @@ class SimProcess:
 
 
 class Sampler(threading.Thread):
-    """Samples the memory of a process tree: peak total, and peak per process."""
+    """Samples the memory of a process tree: peak total, and peak per process with its part.
+
+    Parts: the controller (ansible-playbook itself), its forks (direct children, one per host being
+    worked on), and the module processes the forks start.
+    """
 
     def __init__(self, pid, interval=0.05):
         super().__init__(daemon=True)
@@ -90,7 +94,24 @@ class Sampler(threading.Thread):
         self.interval = interval
         self.peak_total = 0
         self.peak_by_pid = {}
+        self.part_by_pid = {pid: "controller"}
         self.done = threading.Event()
+
+    def _part(self, proc):
+        if proc.pid not in self.part_by_pid:
+            try:
+                parent = proc.ppid()
+            except psutil.Error:
+                parent = None
+            self.part_by_pid[proc.pid] = "fork" if parent == self.root.pid else "module"
+        return self.part_by_pid[proc.pid]
+
+    def peaks(self):
+        """``{part: [peak RSS in MB, largest first]}``."""
+        out = {}
+        for pid, rss in self.peak_by_pid.items():
+            out.setdefault(self.part_by_pid.get(pid, "module"), []).append(round(rss / 2 ** 20, 1))
+        return dict((part, sorted(values, reverse=True)) for part, values in out.items())
 
     def run(self):
         while not self.done.is_set():
@@ -105,6 +126,7 @@ class Sampler(threading.Thread):
                 except psutil.Error:
                     continue
                 total += rss
+                self._part(proc)
                 self.peak_by_pid[proc.pid] = max(rss, self.peak_by_pid.get(proc.pid, 0))
             self.peak_total = max(self.peak_total, total)
             self.done.wait(self.interval)
@@ -196,7 +218,7 @@ def measure(flow, sims, count_per_sim, run_seconds, workdir, quick, forks=None):
     for c in counters:
         for route, n in c["by_route"].items():
             by_route[route] = by_route.get(route, 0) + n
-    workers = sorted(sampler.peak_by_pid.values(), reverse=True)
+    peaks = sampler.peaks()
     return {
         "flow": flow, "tasks": count_per_sim * len(sims), "managers": len(sims), "rc": rc,
         "all_successful": rc == 0 and all(s == "SUCCESSFUL" for s in statuses),
@@ -206,7 +228,8 @@ def measure(flow, sims, count_per_sim, run_seconds, workdir, quick, forks=None):
         "requests": sum(c["total"] for c in counters), "requests_by_route": by_route,
         "logins": sum(c["logins"] for c in counters), "logins_per_manager": [c["logins"] for c in counters],
         "cpu_s": round(cpu, 1), "peak_rss_total_mb": round(sampler.peak_total / 2 ** 20, 1),
-        "peak_rss_per_process_mb": [round(w / 2 ** 20, 1) for w in workers[:12]],
+        "peak_rss_mb_by_part": dict((part, {"count": len(v), "max": v[0], "mean": round(sum(v) / len(v), 1)})
+                                    for part, v in peaks.items()),
         "log": str(workdir / "play.log"),
     }
 
@@ -263,9 +286,10 @@ def main():
             sims += [SimProcess(workdir, i) for i in range(1, 10)]
             row = measure("ours", sims, 100, run_seconds, workdir, args.quick, forks=10)
             results["rows"].append(row)
-            per_fork = row["peak_rss_per_process_mb"]
             print(table([row]))
-            print("memory per process (largest first, MB): %s" % per_fork)
+            for part, figures in sorted(row["peak_rss_mb_by_part"].items()):
+                print("peak RSS of %s processes: %d of them, max %.1f MB, mean %.1f MB" % (
+                    part, figures["count"], figures["max"], figures["mean"]))
             print("logins per SDDC Manager: %s" % row["logins_per_manager"])
             failed = not row["all_successful"] or any(n != 1 for n in row["logins_per_manager"])
         else:
