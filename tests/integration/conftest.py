@@ -211,3 +211,18 @@ class AnsibleRunner:
         if verbosity:
             argv.append("-" + "v" * verbosity)
         return self._run(argv, self.base_env(env, True, target), timeout)
+
+
+# --- figures printed at the end of the run (the chaos run's counts, the bad-input case count) -----------------
+
+def report_figures(config, lines):
+    """Lines to print in the "reliability figures" section at the end of the pytest output."""
+    config.__dict__.setdefault("_sddc_manager_figures", []).extend(lines)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    lines = config.__dict__.get("_sddc_manager_figures")
+    if lines:
+        terminalreporter.section("reliability figures")
+        for line in lines:
+            terminalreporter.write_line(line)

@@ -91,3 +91,41 @@ def all_planted():
             for credential in resource["credentials"]:
                 values.add(credential["password"])
     return values
+
+
+# --- faults (appended for the reliability tests) ------------------------------------------------------------------
+
+def fault(kind, **fields):
+    """One fault (a rule without ``match``): ``fault("http_error", status=503, body="html")``."""
+    return dict(fields, kind=kind)
+
+
+HTML_502 = fault("http_error", status=502, body="html")
+HTML_503 = fault("http_error", status=503, body="html")
+HTML_504 = fault("http_error", status=504, body="html")
+JSON_503 = fault("http_error", status=503, body="json")
+RATE_LIMIT = fault("rate_limit", retry_after=0)
+RESET = fault("reset", mode="rst")
+CLOSE = fault("reset", mode="fin")
+LOST_REPLY = fault("lost_reply", mode="rst")
+
+
+def fault_sequence(method, path, sequence):
+    """Rules that break exactly the requests ``sequence`` says, counting every request matching method and path.
+
+    ``sequence[n]`` is ``None`` (answer the n-th matching request normally) or a fault (see ``fault``).
+    Retries count as requests, so ``[None, HTML_502, HTML_503, None]`` lets the first read through and
+    makes the second one fail twice before it succeeds. Each rule fires once: a rule sees every
+    matching request except those an earlier rule fired on, so rule i (at position p) skips p - i.
+    """
+    rules = []
+    for position, item in enumerate(sequence):
+        if item is None:
+            continue
+        rules.append(dict(item, match={"method": method, "path": path}, count=1, after=position - len(rules)))
+    return rules
+
+
+def task_spec(task_id):
+    """A fresh copy of one task of the base scenario, to load changed (longer run, other outcomes)."""
+    return next(copy.deepcopy(t) for t in base_tasks() if t["id"] == task_id)

@@ -1,0 +1,485 @@
+"""Seeded chaos runs of the retry logic against the SDDC Manager simulator over real HTTPS.
+
+Every run loads a fresh scenario with one task, picks faults from a generator seeded with the run's
+number, and drives the collection's own code in this process -- ``_tasks.retry`` and then the ``Waiter``,
+as ``credentials_task_retry`` does -- with a fast ``RetryPolicy``. Then it compares what the code
+claimed with what the simulator knows:
+
+* a **double retry** is a task that the simulator accepted more than one retry PATCH for;
+* a **wrong outcome** is a claim that does not match the simulator: "retried" when no retry was
+  accepted (or the reverse), "not applied" when it was, a final status other than the task's real
+  one, or a failure where the faults injected leave a way to succeed.
+
+Faults: bursts of 502/503/504 (HTML and JSON bodies) and 429s, connection resets and closes on
+reads, on the login and on the token refresh; the access token expiring in the middle of the wait
+(the refresh token valid or expired, username/password known or not); the reply to the retry
+PATCH lost after the server accepted it; a 500 or a proxy's 503 on the PATCH, or a reset before it
+reached the server; a proxy's 504 after the server accepted the PATCH (injected in the client's
+transport); a PATCH slower than ``request_timeout``; a second client retrying the same task at the
+same moment; and tasks already running.
+
+Run it alone::
+
+    PYTHONPATH=$(.venv/bin/python tests/utils/pyroot.py) .venv/bin/python tests/chaos/chaos_run.py --runs 240
+
+``tests/integration/test_chaos.py`` runs it in ``make integration`` and prints the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import random
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import requests
+from requests.adapters import HTTPAdapter
+
+REPO = Path(__file__).resolve().parents[2]
+for extra in (REPO / "tests" / "simulator", REPO / "tests" / "integration", REPO / "tests" / "utils"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+from pyroot import ensure_pyroot  # noqa: E402
+
+if str(ensure_pyroot()) not in sys.path:
+    sys.path.insert(0, str(ensure_pyroot()))
+
+import scenarios  # noqa: E402
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks  # noqa: E402
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (  # noqa: E402
+    RetryPolicy,
+    SddcManagerClient,
+    SddcManagerError,
+)
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, baseline_of  # noqa: E402
+
+TASK_ID = "chaos-task"
+TASK_PATH = "/v1/credentials/tasks/" + TASK_ID
+REFRESH_PATH = "/v1/tokens/access-token/refresh"
+ACCESS_LIFETIME = 3600
+REQUEST_TIMEOUT = 2.0
+SLOW_TIMEOUT = 0.4          # request_timeout of runs with a PATCH slower than it
+SLOW_DELAY = 0.9            # how long that PATCH takes
+WAIT_TIMEOUT = 20.0
+WAIT_SLEEP = 0.05
+
+READ_FAULTS = [scenarios.HTML_502, scenarios.HTML_503, scenarios.HTML_504, scenarios.JSON_503,
+               scenarios.RATE_LIMIT, scenarios.RESET, scenarios.CLOSE, scenarios.fault("lost_reply", mode="fin")]
+# What may go wrong with the retry PATCH, and whether the server applied it.
+PATCH_FAULTS = {
+    "lost_reply": (scenarios.LOST_REPLY, True),
+    "lost_reply_fin": (scenarios.fault("lost_reply", mode="fin"), True),
+    "reset_before": (scenarios.RESET, False),
+    "http_500": (scenarios.fault("http_error", status=500, body="json"), False),
+    "proxy_503": (scenarios.HTML_503, False),
+    "proxy_504_after_accept": (None, True),   # client side: see ``_ProxyAfterAccept``
+    "slow_past_timeout": (scenarios.fault("slow", delay=SLOW_DELAY), True),
+}
+
+
+def planted(label, seed):
+    return scenarios.planted("chaos-%s-%d" % (label, seed))
+
+
+class _ProxyAfterAccept(HTTPAdapter):
+    """A load balancer that lets the retry PATCH through, then answers the client 504 itself."""
+
+    def __init__(self, *args, **kwargs):
+        self.armed = False
+        self.fired = 0
+        super().__init__(*args, **kwargs)
+
+    def send(self, request, *args, **kwargs):
+        response = super().send(request, *args, **kwargs)
+        if self.armed and request.method == "PATCH" and request.path_url.startswith(TASK_PATH):
+            self.armed = False
+            self.fired += 1
+            fake = requests.Response()
+            fake.status_code = 504
+            fake.reason = "Gateway Time-out"
+            fake._content = b"<html><head><title>504 Gateway Time-out</title></head><body>nginx</body></html>"
+            fake.headers["Content-Type"] = "text/html"
+            fake.url, fake.request = response.url, request
+            return fake
+        return response
+
+
+def _meet(barrier):
+    try:
+        barrier.wait(timeout=30)
+    except threading.BrokenBarrierError:
+        pass
+
+
+class Plan:
+    """What one run does, drawn from its seed."""
+
+    def __init__(self, seed):
+        rng = random.Random("chaos:%d" % seed)
+        self.seed = seed
+        self.type = "ROTATE" if rng.random() < 0.7 else "UPDATE"
+        self.outcome = "SUCCESSFUL" if rng.random() < 0.65 else "FAILED"
+        self.run_seconds = round(rng.uniform(0.05, 0.35), 3)
+        self.initial = rng.choices(["FAILED", "IN_PROGRESS", "SUCCESSFUL"], [0.9, 0.05, 0.05])[0]
+        self.concurrent = self.initial == "FAILED" and rng.random() < 0.12
+        if self.concurrent:
+            # SDDC Manager has no conditional write (no ETag, no If-Match): a client whose read is older than a
+            # whole run of the task would retry it again, rightly, as FAILED again. A real run takes minutes, far
+            # longer than a client's read-to-PATCH gap; so here too the run outlasts that gap, and the clock is
+            # not jumped forward while the other client may be between its read and its PATCH.
+            self.run_seconds = round(rng.uniform(0.6, 0.9), 3)
+        # The PATCH faults; none with a concurrent retry: a lost answer to the losing PATCH cannot be told
+        # apart from a won one by reading the task, by the collection or by anyone.
+        self.patch_fault = None
+        if self.initial == "FAILED" and not self.concurrent and rng.random() < 0.45:
+            self.patch_fault = rng.choice(sorted(PATCH_FAULTS))
+        # Two clients share one fault sequence and may each meet two bursts back to back: shorter bursts then,
+        # so that no read meets more faults in a row than the retry policy's six attempts allow.
+        self.read_faults = self._read_sequence(rng, 2 if self.concurrent else 4) if rng.random() < 0.75 else []
+        self.login_faults = [rng.choice(READ_FAULTS) for _ in range(rng.randint(1, 3))] if rng.random() < 0.2 else []
+        # The access token expires before poll ``expire_at_poll`` (1-based); None: it does not.
+        self.expire_at_poll = rng.randint(1, 3) if rng.random() < 0.3 and not self.concurrent else None
+        self.refresh_expired = self.expire_at_poll is not None and rng.random() < 0.35
+        self.with_password = rng.random() < 0.6
+        self.refresh_faults = ([rng.choice(READ_FAULTS) for _ in range(rng.randint(1, 3))]
+                               if self.expire_at_poll is not None and rng.random() < 0.4 else [])
+        if not self.with_password:
+            self.login_faults = []  # the harness logs in for the run; nothing of the client's own
+
+    @staticmethod
+    def _read_sequence(rng, longest):
+        """Bursts of 1 to ``longest`` faults on the task's reads, with at least one good answer between bursts."""
+        sequence = []
+        for _burst in range(rng.randint(1, 4)):
+            sequence += [None] * rng.randint(0, 3)
+            sequence += [rng.choice(READ_FAULTS) for _ in range(rng.randint(1, longest))]
+            sequence.append(None)
+        return sequence
+
+    def expected(self, expired=True):
+        """``(claim, final status)``: what a correct run reports; ``expired``: the token did expire mid-wait
+        (it cannot when the task ends before that poll)."""
+        if self.initial == "IN_PROGRESS":
+            return "running", None
+        if self.initial == "SUCCESSFUL":
+            return "done", None
+        if self.patch_fault and not PATCH_FAULTS[self.patch_fault][1]:
+            return "not_applied", None
+        if self.patch_fault == "slow_past_timeout":
+            return "unknown", None  # no answer in time and the task not yet changed: nobody can know yet
+        if expired and self.expire_at_poll is not None and self.refresh_expired and not self.with_password:
+            return "retried_then_auth_error", None
+        return "retried", self.outcome
+
+    def describe(self):
+        return {k: v for k, v in vars(self).items() if k != "read_faults"} | {
+            "read_faults": [f and f["kind"] + ("_%s" % f.get("status") if "status" in f else "")
+                            for f in self.read_faults]}
+
+
+def scenario(plan):
+    credentials = [{"credential_type": "SSH", "account_type": "USER", "username": "root",
+                    "password": planted("old", plan.seed), "new_password": planted("want", plan.seed)}]
+    outcome = "SUCCESSFUL" if plan.outcome == "SUCCESSFUL" else {"status": "FAILED", "errors": [
+        {"subtask": 0, "errorCode": "PASSWORD_SSH_AUTH_FAILED", "message": "SSH login refused",
+         "remediationMessage": "Fix the root password on the host, then retry"}]}
+    task = {"id": TASK_ID, "type": plan.type, "status": plan.initial, "created": "2026-11-20T10:00:00Z",
+            "run_seconds": plan.run_seconds if plan.initial != "IN_PROGRESS" else None,
+            "outcomes": [outcome], "resources": [
+                {"name": "esxi-chaos-%d.rack.example.com" % plan.seed, "type": "ESXI", "credentials": credentials}]}
+    faults = []
+    if plan.login_faults:
+        faults += scenarios.fault_sequence("POST", "/v1/tokens", plan.login_faults + [None])
+    if plan.refresh_faults:
+        faults += scenarios.fault_sequence("PATCH", REFRESH_PATH, plan.refresh_faults + [None])
+    if plan.read_faults:
+        faults += scenarios.fault_sequence("GET", TASK_PATH + "*", plan.read_faults)
+    if plan.patch_fault and PATCH_FAULTS[plan.patch_fault][0] is not None:
+        faults += scenarios.fault_sequence("PATCH", TASK_PATH, [PATCH_FAULTS[plan.patch_fault][0]])
+    return {"seed": plan.seed, "users": [scenarios.ADMIN],
+            "tokens": {"access_lifetime": ACCESS_LIFETIME,
+                       "refresh_lifetime": ACCESS_LIFETIME // 2 if plan.refresh_expired else 86400},
+            "tasks": [task], "faults": faults}
+
+
+def options(plan):
+    if plan.type == "ROTATE":
+        return {}
+    return {"operation_type": "UPDATE", "elements": [{
+        "resource_name": "esxi-chaos-%d.rack.example.com" % plan.seed, "resource_type": "ESXI",
+        "credentials": [{"credential_type": "SSH", "username": "root", "password": planted("new", plan.seed)}]}]}
+
+
+class Chaos:
+    def __init__(self, sim):
+        self.sim = sim
+        self.ctl = sim.control()
+        self.totals = collections.Counter()
+        self.faults = collections.Counter()
+        self.failures = []
+
+    # -- one run -------------------------------------------------------------------------------------------------
+
+    def client(self, plan, tokens=None, adapter=None):
+        policy = RetryPolicy(attempts=6, base=0.02, cap=0.1, budget=15.0, rng=random.Random(plan.seed))
+        timeout = SLOW_TIMEOUT if plan.patch_fault == "slow_past_timeout" else REQUEST_TIMEOUT
+        session = SddcManagerClient._new_session(self.sim.ca_path, None)
+        session.trust_env = False
+        if adapter is not None:
+            session.mount("https://", adapter)
+        kwargs = dict(hostname="127.0.0.1", port=self.sim.port, ca_path=self.sim.ca_path, request_timeout=timeout,
+                      retry_policy=policy, session=session)
+        if tokens:
+            kwargs.update(access_token=tokens[0], refresh_token=tokens[1])
+        if plan.with_password or not tokens:
+            kwargs.update(username=scenarios.ADMIN["username"], password=scenarios.ADMIN["password"])
+        return SddcManagerClient(**kwargs)
+
+    def run(self, seed):
+        plan = Plan(seed)
+        self.ctl.load(scenario(plan))
+        tokens = None
+        if not plan.with_password:
+            # The play logged in earlier (vcf.sddc_manager.token) and hands over only the tokens.
+            tokens = SddcManagerClient(hostname="127.0.0.1", port=self.sim.port, ca_path=self.sim.ca_path,
+                                       username=scenarios.ADMIN["username"],
+                                       password=scenarios.ADMIN["password"]).login()
+        if plan.concurrent:
+            claims = self._concurrent(plan, tokens)
+        else:
+            claims = [self._one(plan, tokens)]
+        self._settle(plan)
+        self._judge(plan, claims)
+
+    def _one(self, plan, tokens, barrier=None):
+        adapter = _ProxyAfterAccept(pool_connections=1, pool_maxsize=4, max_retries=0)
+        adapter.armed = plan.patch_fault == "proxy_504_after_accept"
+        client = self.client(plan, tokens, adapter)
+        claim = {"claim": None, "status": None, "error": None, "kind": None, "expired": False}
+        try:
+            if barrier is not None:
+                client.get_task(TASK_ID)  # log in first, so that both retries start together
+                _meet(barrier)
+            result = _tasks.retry(client, TASK_ID, options(plan))
+        except SddcManagerError as exc:
+            if barrier is not None:
+                barrier.abort()  # the other client goes on alone
+            claim.update(claim="error", error=exc.message, kind=exc.kind)
+            return claim
+        finally:
+            if adapter.fired:
+                self.faults["proxy_504_after_accept"] += adapter.fired
+        if not result["changed"]:
+            status = _status.normalize(result["task"].get("status"))
+            claim.update(claim="running" if status in _status.RUNNING else "done", status=status)
+            if "another client" in result["msg"]:
+                claim["claim"] = "other_client"
+            return claim
+        claim["claim"] = "retried"
+        polls = [0]
+
+        def fetch(ids):
+            polls[0] += 1
+            if polls[0] == plan.expire_at_poll:
+                self.ctl.advance(ACCESS_LIFETIME + 5)
+                claim["expired"] = True
+                self.faults["token_expired_mid_wait"] += 1
+                if plan.refresh_expired:
+                    self.faults["refresh_token_expired"] += 1
+            return _tasks.fetch_tasks(client, ids)
+
+        waiter = Waiter(fetch, WAIT_TIMEOUT, WAIT_SLEEP)
+        try:
+            outcome = waiter.wait([TASK_ID], baselines={TASK_ID: baseline_of(result["before"])})
+        except SddcManagerError as exc:
+            claim.update(claim="retried_then_error", error=exc.message, kind=exc.kind)
+            return claim
+        if outcome.timed_out:
+            claim["claim"] = "retried_timed_out"
+        claim["status"] = _status.normalize(outcome.tasks[TASK_ID].get("status"))
+        claim["logins"], claim["refreshes"] = client.logins, client.refreshes
+        return claim
+
+    def _concurrent(self, plan, tokens):
+        barrier = threading.Barrier(2)
+        claims = [None, None]
+
+        def play(index):
+            claims[index] = self._one(plan, tokens, barrier)
+
+        threads = [threading.Thread(target=play, args=(i,)) for i in (0, 1)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        self.faults["concurrent_retry"] += 1
+        return claims
+
+    def _settle(self, plan):
+        """Let a PATCH still sleeping in the simulator land before the truth is read."""
+        if plan.patch_fault == "slow_past_timeout":
+            deadline = time.monotonic() + SLOW_DELAY + 2
+            while time.monotonic() < deadline:
+                if any(e["method"] == "PATCH" and e["path"] == TASK_PATH for e in self.ctl.log()):
+                    break
+                time.sleep(0.05)
+
+    # -- judging ---------------------------------------------------------------------------------------------------
+
+    def _judge(self, plan, claims):
+        counters = self.ctl.counters()
+        truth = next(t for t in self.ctl.tasks() if t["id"] == TASK_ID)
+        for entry in self.ctl.log():
+            if entry["fault"]:
+                label = entry["fault"]
+                if entry["fault"] in ("http_error", "rate_limit"):
+                    label = "http_%s" % entry["status"]
+                where = ("login" if entry["path"] == "/v1/tokens" else "refresh" if entry["path"] == REFRESH_PATH
+                         else "patch" if entry["method"] == "PATCH" else "read")
+                self.faults["%s on %s" % (label, where)] += 1
+        for rule in self.ctl.faults():
+            if rule["kind"] == "slow":
+                # The client gave up on it, so the simulator could not answer, and its log shows no fault.
+                self.faults["slow on patch"] += rule["fired"]
+        accepted = truth["retries"]
+        sent = counters["by_route"].get("PATCH /v1/credentials/tasks/{id}", 0)
+        self.totals["runs"] += 1
+        self.totals["patches_sent"] += sent
+        self.totals["patches_accepted"] += counters["patches_accepted"]
+        self.totals["refreshes"] += counters["refreshes"]
+        self.totals["logins"] += counters["logins"]
+        if accepted > 1:
+            self.totals["double_retries"] += 1
+        problems = self._problems(plan, claims, truth, accepted)
+        for claim in claims:
+            if claim["error"] is not None and ("\n" in claim["error"] or "Traceback" in claim["error"]):
+                problems.append("the error is not one line: %r" % claim["error"])
+        if problems:
+            self.totals["wrong_outcomes"] += 1
+            self.failures.append({"seed": plan.seed, "plan": plan.describe(), "claims": claims,
+                                  "truth": {"status": truth["status"], "retries": accepted, "patches_sent": sent},
+                                  "problems": problems})
+        expected_claim = plan.expected(any(c["expired"] for c in claims))[0]
+        self.totals["expected " + expected_claim] += 1
+
+    def _problems(self, plan, claims, truth, accepted):
+        expected, final = plan.expected(any(c["expired"] for c in claims))
+        real = _status.normalize(truth["status"])
+        problems = []
+        if accepted > 1:
+            problems.append("%d retries accepted" % accepted)
+        if plan.concurrent:
+            # One of the two retries is accepted and claimed; the other client says it was not needed. When the
+            # tokens expire with nothing to renew them, either client may stop with one clear auth error.
+            auth_expected = expected == "retried_then_auth_error"
+            won = [c for c in claims if c["claim"].startswith("retried")]
+            lost = [c for c in claims if not c["claim"].startswith("retried")]
+            if accepted != 1:
+                problems.append("%d retries accepted for two clients" % accepted)
+            if len(won) != 1:
+                problems.append("%d clients claimed the retry" % len(won))
+            for claim in won:
+                if claim["claim"] == "retried" and (claim["status"] != real or real != final):
+                    problems.append("the wait reported %s, the task is %s, its scripted outcome %s"
+                                    % (claim["status"], real, final))
+                elif claim["claim"] != "retried" and not (auth_expected and claim["kind"] == "auth"):
+                    problems.append("the retrying client claimed %s" % claim)
+            for claim in lost:
+                if claim["claim"] not in ("other_client", "running", "done") and not (
+                        auth_expected and claim["kind"] == "auth"):
+                    problems.append("the other client claimed %s" % claim)
+            return problems
+        claim = claims[0]
+        if expected in ("running", "done"):
+            if claim["claim"] != expected or accepted:
+                problems.append("expected %s and no retry, got %s with %d retries" % (expected, claim, accepted))
+        elif expected == "not_applied":
+            if claim["claim"] != "error" or accepted:
+                problems.append("expected a failure and no retry, got %s with %d retries" % (claim, accepted))
+            elif "not applied" not in claim["error"]:
+                problems.append("the failure does not say that the retry was not applied: %s" % claim["error"])
+        elif expected == "unknown":
+            if claim["claim"] == "retried":
+                if not accepted:
+                    problems.append("claimed a retry that the server never accepted")
+            elif claim["claim"] != "error" or "may still" not in claim["error"]:
+                problems.append("expected a retry or an honest 'may still be applied', got %s" % claim)
+        elif expected == "retried_then_auth_error":
+            if claim["claim"] != "retried_then_error" or claim["kind"] != "auth" or accepted != 1:
+                problems.append("expected a retry, then one clear auth error, got %s with %d retries" % (claim, accepted))
+        else:
+            if claim["claim"] != "retried" or accepted != 1:
+                problems.append("expected one accepted retry, got %s with %d retries" % (claim, accepted))
+            elif claim["status"] != real or real != final:
+                problems.append("the wait reported %s, the task is %s, its scripted outcome %s"
+                                % (claim["status"], real, final))
+        return problems
+
+    # -- report --------------------------------------------------------------------------------------------------
+
+    def figures(self, started):
+        return {
+            "runs": self.totals["runs"],
+            "double_retries": self.totals["double_retries"],
+            "wrong_outcomes": self.totals["wrong_outcomes"],
+            "patches_sent": self.totals["patches_sent"],
+            "patches_accepted": self.totals["patches_accepted"],
+            "logins": self.totals["logins"],
+            "refreshes": self.totals["refreshes"],
+            "expected_outcomes": {k[len("expected "):]: v for k, v in sorted(self.totals.items())
+                                  if k.startswith("expected ")},
+            "faults_injected": dict(sorted(self.faults.items())),
+            "faults_total": sum(self.faults.values()),
+            "seconds": round(time.monotonic() - started, 1),
+            "failures": self.failures[:20],
+        }
+
+
+def run_chaos(sim, runs, first_seed=0):
+    chaos = Chaos(sim)
+    started = time.monotonic()
+    for seed in range(first_seed, first_seed + runs):
+        chaos.run(seed)
+    return chaos.figures(started)
+
+
+def summary_lines(figures):
+    faults = ", ".join("%s %d" % item for item in figures["faults_injected"].items())
+    outcomes = ", ".join("%s %d" % item for item in figures["expected_outcomes"].items())
+    return [
+        "chaos: %(runs)d seeded runs in %(seconds)s s: %(double_retries)d double retries, "
+        "%(wrong_outcomes)d wrong final outcomes" % figures,
+        "chaos: PATCHes sent %(patches_sent)d, accepted %(patches_accepted)d; logins %(logins)d, "
+        "token refreshes %(refreshes)d" % figures,
+        "chaos: %d faults injected: %s" % (figures["faults_total"], faults),
+        "chaos: expected outcomes: %s" % outcomes,
+    ]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=240)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--json", help="write the figures here")
+    args = parser.parse_args(argv)
+    from sddc_sim import Simulator
+
+    with tempfile.TemporaryDirectory() as certs, Simulator(None, certs_dir=certs) as sim:
+        figures = run_chaos(sim, args.runs, args.first_seed)
+    for line in summary_lines(figures):
+        print(line)
+    for failure in figures["failures"]:
+        print(json.dumps(failure, default=str))
+    if args.json:
+        Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
+    return 1 if figures["double_retries"] or figures["wrong_outcomes"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
