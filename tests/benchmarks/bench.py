@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark: the retry_credentials_tasks role against the hand-written ansible.builtin.uri playbook.
 
 Both run against the same simulator scenario (N FAILED ROTATE tasks that each run RUN_SECONDS on the

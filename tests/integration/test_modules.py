@@ -200,7 +200,10 @@ def test_info_lists_and_filters(ansible, target):
     resource_name: no-such-host
 """), target=target, check=True)
     assert run.rc == 0, run
-    ids = lambda name: [t["id"] for t in run.result(name)["tasks"]]  # noqa: E731
+
+    def ids(name):
+        return [t["id"] for t in run.result(name)["tasks"]]
+
     assert ids("Failed") == ["remediate-failed", "rotate-fails-again", "update-failed", "rotate-failed"]
     assert ids("vCenter") == ["update-failed"]
     assert ids("By name") == ["rotate-fails-again"]

@@ -31,7 +31,8 @@ echo "   https://127.0.0.1:$port, with 2 FAILED credentials tasks (CA: $work/cer
 export SDDC_MANAGER_HOST=127.0.0.1 SDDC_MANAGER_PORT=$port SDDC_MANAGER_CA_PATH=$work/certs/ca.pem
 export SDDC_MANAGER_USERNAME=administrator@vsphere.local SDDC_MANAGER_PASSWORD='Demo-Only-Passw0rd!'
 export ANSIBLE_COLLECTIONS_PATH=$work/collections ANSIBLE_LOCALHOST_WARNING=False
-export ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_PYTHON_INTERPRETER=$(command -v python)
+ANSIBLE_PYTHON_INTERPRETER=$(command -v python)
+export ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_PYTHON_INTERPRETER
 
 echo "== ansible-playbook vcf.sddc_manager.retry_failed_credentials"
 ansible-playbook vcf.sddc_manager.retry_failed_credentials \

@@ -675,8 +675,8 @@ def test_html_502_from_a_proxy(rsps, make_client, method):
             "<hr><center>nginx</center></body></html>")
     rsps.add(method, TASK, status=502, body=html, content_type="text/html")
     with pytest.raises(SddcManagerError) as info:
-        make_client(access_token="AT", retry_policy=policy(attempts=2)).request(method, "/v1/credentials/tasks/"
-                                                                                 + TASK_ID)
+        client = make_client(access_token="AT", retry_policy=policy(attempts=2))
+        client.request(method, "/v1/credentials/tasks/" + TASK_ID)
     exc = info.value
     assert "HTTP 502" in exc.message
     assert "502 Bad Gateway (the body is not an SDDC Manager error; a proxy or load balancer may have answered)" \

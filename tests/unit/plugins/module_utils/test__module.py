@@ -62,7 +62,7 @@ def test_redact_registers_the_secrets(run_module):
         clean = module.redact({"subTasks": [{"newPassword": "PLANTED-new-77"}]})
         module.exit_json(changed=False, clean=clean, echo="PLANTED-new-77")
 
-    result, _ = run_module(module_running(action), CONN)
+    result, _failed = run_module(module_running(action), CONN)
     assert result["clean"] == {"sub_tasks": [{}]}
     assert result["echo"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
@@ -101,7 +101,7 @@ def test_client_is_built_once_from_the_options(run_module):
                     verify=client.session.verify, proxies=client.session.proxies, token=client.access_token)
         module.exit_json(changed=False, echo="AT-mod-0c4e")
 
-    result, _ = run_module(module_running(action), dict(CONN, port=8443, request_timeout=5,
+    result, _failed = run_module(module_running(action), dict(CONN, port=8443, request_timeout=5,
                                                         proxy_url="http://proxy.example.com:3128"))
     assert seen == {"same": True, "base": "https://sddc.example.com:8443", "timeout": 5.0, "verify": True,
                     "proxies": {"https": "http://proxy.example.com:3128", "http": "http://proxy.example.com:3128"},

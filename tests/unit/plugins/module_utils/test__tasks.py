@@ -81,7 +81,7 @@ def test_fetch_up_to_two_tasks_one_by_one(rsps, client, count):
         rsps.get(TASKS + "/" + task_id, json=task(task_id))
     found = _tasks.fetch_tasks(client, ids)
     assert sorted(found) == ids
-    assert [m for m, _ in methods(rsps)] == ["GET"] * count
+    assert [m for m, _url in methods(rsps)] == ["GET"] * count
     assert all(found[i]["id"] == i for i in ids)
 
 
@@ -422,7 +422,7 @@ def test_lost_answer_then_the_task_shows_it_was_accepted(rsps, client, after):
     rsps.get(TASK, json=after)
     result = _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
     assert len(patches(rsps)) == 1
-    assert [m for m, _ in methods(rsps)] == ["GET", "PATCH", "GET"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "PATCH", "GET"]
     assert (result["changed"], result["retried"]) == (True, True)
     assert result["task"] == after
     assert "lost" in result["msg"] and "confirmed" in result["msg"]
@@ -439,7 +439,7 @@ def test_lost_answer_and_still_the_same_failure_is_a_clear_error(rsps, client):
     assert exc.kind == "ambiguous"
     assert "still FAILED, so the retry was not applied" in exc.message and "Run the retry again" in exc.message
     assert len(patches(rsps)) == 1
-    assert [m for m, _ in methods(rsps)] == ["GET", "PATCH", "GET"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "PATCH", "GET"]
 
 
 def test_timed_out_retry_of_a_task_still_failed_may_still_be_applied(rsps, client):
@@ -471,8 +471,7 @@ def test_lost_answer_and_the_task_was_cancelled_meanwhile(rsps, client):
 @pytest.mark.parametrize("after_status", ["IN_PROGRESS", "SUCCESSFUL"])
 def test_another_client_retried_first(rsps, client, code, after_status):
     rsps.get(TASK, json=task())
-    rsps.patch(TASK, status=code, json={"errorCode": "TASK_NOT_FAILED", "message": "Only a failed task can be "
-                                                                                    "retried."})
+    rsps.patch(TASK, status=code, json={"errorCode": "TASK_NOT_FAILED", "message": "Only a failed task can be retried."})
     rsps.get(TASK, json=task(status=after_status, completed=None))
     result = _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
     assert (result["changed"], result["retried"]) == (False, False)
@@ -495,8 +494,7 @@ def test_400_while_still_failed_is_the_real_refusal(rsps, client, load_fixture):
 def test_400_because_the_task_was_cancelled_meanwhile_is_not_a_success(rsps, client):
     """Nobody retried the task: it was cancelled between the read and the PATCH, so it will never run."""
     rsps.get(TASK, json=task())
-    rsps.patch(TASK, status=400, json={"errorCode": "TASK_NOT_FAILED", "message": "Only a failed task can be "
-                                                                                   "retried."})
+    rsps.patch(TASK, status=400, json={"errorCode": "TASK_NOT_FAILED", "message": "Only a failed task can be retried."})
     rsps.get(TASK, json=task(status="USER_CANCELLED"))
     with pytest.raises(SddcManagerError):
         _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
@@ -510,7 +508,7 @@ def test_500_on_patch_is_raised_after_a_read_shows_it_was_not_applied(rsps, clie
         _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
     assert info.value.status_code == 500
     assert "Internal error" in info.value.message and "so the retry was not applied" in info.value.message
-    assert [m for m, _ in methods(rsps)] == ["GET", "PATCH", "GET"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "PATCH", "GET"]
 
 
 @pytest.mark.parametrize("code", [502, 504])
@@ -532,7 +530,7 @@ def test_cancel_a_failed_task(rsps, client, accepted):
     rsps.get(TASK, json=task())
     rsps.delete(TASK, status=202, json=accepted)
     result = _tasks.cancel(client, TASK_ID)
-    assert [m for m, _ in methods(rsps)] == ["GET", "DELETE"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "DELETE"]
     assert result["changed"] is True
     assert result["task"]["status"] == "Cancelled"
     assert result["before"]["status"] == "FAILED"
@@ -542,7 +540,7 @@ def test_cancel_a_failed_task(rsps, client, accepted):
 def test_cancel_in_check_mode_sends_no_delete(rsps, client):
     rsps.get(TASK, json=task())
     result = _tasks.cancel(client, TASK_ID, check_mode=True)
-    assert [m for m, _ in methods(rsps)] == ["GET"]
+    assert [m for m, _url in methods(rsps)] == ["GET"]
     assert result["changed"] is True
     assert "would be cancelled (check mode)" in result["msg"]
 
@@ -575,7 +573,7 @@ def test_cancel_with_a_lost_answer_confirmed_by_a_read(rsps, client):
     result = _tasks.cancel(client, TASK_ID)
     assert result["changed"] is True
     assert result["task"]["status"] == "USER_CANCELLED"
-    assert [m for m, _ in methods(rsps)] == ["GET", "DELETE", "GET"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "DELETE", "GET"]
 
 
 def test_cancel_with_a_lost_answer_and_still_failed(rsps, client):
@@ -586,7 +584,7 @@ def test_cancel_with_a_lost_answer_and_still_failed(rsps, client):
         _tasks.cancel(client, TASK_ID)
     assert info.value.kind == "ambiguous"
     assert "still FAILED" in info.value.message
-    assert [m for m, _ in methods(rsps)] == ["GET", "DELETE", "GET"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "DELETE", "GET"]
 
 
 # --- select_tasks (bulk retry) ----------------------------------------------------------------------
@@ -609,6 +607,6 @@ def test_select_discovers_failed_tasks_with_one_list_read(rsps, client):
     rsps.get(TASKS + "/old", json=task("old"))
     selected = _tasks.select_tasks(client, ["named", "old"], discover=True, resource_types=["esxi"])
     assert list(selected) == ["f-esxi", "named", "old"]
-    assert [m for m, _ in methods(rsps)] == ["GET", "GET"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "GET"]
     selected = _tasks.select_tasks(client, [], discover=True, resource_names=["vc-01"])
     assert list(selected) == ["f-vc"]

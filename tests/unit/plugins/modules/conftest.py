@@ -50,8 +50,7 @@ def clean_environment(monkeypatch):
     import os
 
     for name in list(os.environ):
-        if name.startswith("SDDC_MANAGER_") or name.lower() in ("https_proxy", "http_proxy", "all_proxy",
-                                                                 "no_proxy"):
+        if name.startswith("SDDC_MANAGER_") or name.lower() in ("https_proxy", "http_proxy", "all_proxy", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
 
 

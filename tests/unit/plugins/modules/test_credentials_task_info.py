@@ -97,7 +97,7 @@ def test_status_filter(run_module, listing, statuses, expected):
 
 
 def test_status_filter_as_a_comma_separated_string(run_module, listing):
-    result, _ = run_module(credentials_task_info, dict(CONN, status="FAILED,SUCCESSFUL"))
+    result, _failed = run_module(credentials_task_info, dict(CONN, status="FAILED,SUCCESSFUL"))
     assert ids(result) == [TASK_ID, "t-ok", "t-nsx"]
 
 
@@ -107,7 +107,7 @@ def test_status_filter_as_a_comma_separated_string(run_module, listing):
     ("nowhere.example.com", []),
 ])
 def test_resource_name_filter(run_module, listing, name, expected):
-    result, _ = run_module(credentials_task_info, dict(CONN, resource_name=name))
+    result, _failed = run_module(credentials_task_info, dict(CONN, resource_name=name))
     assert ids(result) == expected
 
 
@@ -118,12 +118,12 @@ def test_resource_name_filter(run_module, listing, name, expected):
     ("BACKUP", []),
 ])
 def test_resource_type_filter(run_module, listing, kind, expected):
-    result, _ = run_module(credentials_task_info, dict(CONN, resource_type=kind))
+    result, _failed = run_module(credentials_task_info, dict(CONN, resource_type=kind))
     assert ids(result) == expected
 
 
 def test_filters_combine(run_module, listing):
-    result, _ = run_module(credentials_task_info, dict(CONN, status=["FAILED"], resource_type="ESXI",
+    result, _failed = run_module(credentials_task_info, dict(CONN, status=["FAILED"], resource_type="ESXI",
                                                        resource_name="esxi-01.example.com"))
     assert ids(result) == [TASK_ID]
 

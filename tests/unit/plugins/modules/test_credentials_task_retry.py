@@ -170,7 +170,7 @@ def test_check_mode_with_passwords(run_module, rsps):
 
 
 def test_no_diff_unless_asked(run_module, rotate_server):
-    result, _ = run_module(credentials_task_retry, args(), check_mode=True)
+    result, _failed = run_module(credentials_task_retry, args(), check_mode=True)
     assert "diff" not in result
 
 
