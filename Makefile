@@ -22,9 +22,9 @@ SANITY_PYTHON ?= 3.11
 SANITY_ARGS ?=
 
 # `make test` runs these in order, goes on past a failure, and fails at the end if any failed.
-TEST_TARGETS := units sanity integration lint docs changelog ee matrix
+TEST_TARGETS := units sanity integration lint docs changelog ee matrix bench-quick
 
-.PHONY: help venv units sanity integration test demo clean tools lint docs docs-html changelog ee matrix
+.PHONY: help venv units sanity integration test demo clean bench bench-quick bench-scale tools lint docs docs-html changelog ee matrix
 
 help:
 	@echo "make venv         .venv with tests/requirements.txt ($(PYTHON))"
@@ -33,6 +33,7 @@ help:
 	@echo "make integration  pytest tests/integration"
 	@echo "make test         $(TEST_TARGETS)"
 	@echo "make demo         tests/utils/demo.sh"
+	@echo "make bench        role vs hand-written uri playbook, N = 1, 10, 50 (bench-quick: smoke, bench-scale: 1,000 tasks)"
 	@echo "make lint         ansible-lint, production profile, on the whole collection"
 	@echo "make docs         antsibull-docs lint-collection-docs --plugin-docs (guides, plugin and role docs)"
 	@echo "make docs-html    render the docs site to build/docs/build/html/index.html (not part of test)"
@@ -80,6 +81,17 @@ test: $(VENV_STAMP)
 	done; \
 	printf '\nmake test summary:\n%s' "$$summary"; \
 	if [ -n "$$failed" ]; then echo "make test FAILED:$$failed"; exit 1; fi
+
+# The benchmark against the hand-written uri playbook (tests/benchmarks/README.md). Only the quick
+# smoke run is part of `make test`; the full one takes about five minutes.
+bench: $(VENV_STAMP)
+	$(VPY) tests/benchmarks/bench.py $(BENCH_ARGS)
+
+bench-quick: $(VENV_STAMP)
+	$(VPY) tests/benchmarks/bench.py --quick
+
+bench-scale: $(VENV_STAMP)
+	$(VPY) tests/benchmarks/bench.py --scale
 
 demo: $(VENV_STAMP)
 	export PATH="$(dir $(VPY)):$$PATH" ANSIBLE_COLLECTIONS_PATH="$$($(VPY) tests/utils/pyroot.py)"; \
