@@ -31,6 +31,50 @@ def connection_argument_spec():
     )
 
 
+# What the result shows instead of the value of an option the module does not have: a misspelled
+# ``password`` (``passwd``, ``pasword``) must not print the password it was given.
+UNSUPPORTED_VALUE = "VALUE_OF_UNSUPPORTED_OPTION_HIDDEN"
+
+
+def hide_unsupported(params, spec):
+    """A copy of ``params`` with the value of every option ``spec`` does not know (at any depth) hidden."""
+    if not isinstance(params, dict) or not isinstance(spec, dict):
+        return params
+    out = {}
+    for key, value in params.items():
+        option = spec.get(key)
+        if option is None:
+            out[key] = UNSUPPORTED_VALUE
+        elif option.get("options") and isinstance(value, list):
+            out[key] = [hide_unsupported(item, option["options"]) for item in value]
+        elif option.get("options"):
+            out[key] = hide_unsupported(value, option["options"])
+        else:
+            out[key] = value
+    return out
+
+
+def no_log_values_of(params, spec):
+    """The values of every ``no_log`` option in ``params`` (at any depth), however malformed the rest is.
+
+    ansible-core collects these itself, but gives up on all of them when one list of dicts holds something else,
+    and then returns the arguments with the password in clear.
+    """
+    found = set()
+    if not isinstance(params, dict) or not isinstance(spec, dict):
+        return found
+    for key, option in spec.items():
+        if not isinstance(option, dict) or params.get(key) in (None, ""):
+            continue
+        value = params[key]
+        if option.get("no_log") and not isinstance(value, (dict, list)):
+            found.add(str(value))
+        if option.get("options"):
+            for item in value if isinstance(value, list) else [value]:
+                found |= no_log_values_of(item, option["options"])
+    return found
+
+
 def wait_argument_spec(timeout=1800, sleep=10):
     return dict(
         wait_timeout=dict(type="int", default=timeout),
@@ -52,13 +96,37 @@ class SddcManagerModule(AnsibleModule):
         required_one_of = list(kwargs.pop("required_one_of", []))
         if auth == "any":
             required_one_of.append(("username", "access_token"))
+        self._validating = True
         super(SddcManagerModule, self).__init__(
             argument_spec=spec, required_together=required_together, required_one_of=required_one_of, **kwargs)
+        self._validating = False
         if not _client.HAS_REQUESTS:
             self.fail_json(msg=missing_required_lib("requests"), exception=_client.REQUESTS_IMPORT_ERROR)
         self._mask_own_tokens = mask_own_tokens
         self._client = None
         self._check_connection_options()
+
+    def fail_json(self, msg, **kwargs):
+        if getattr(self, "_validating", False):
+            # Ansible refused the arguments and returns them: mask every no_log value even if Ansible could not
+            # list them, hide the values of options that do not exist (a misspelled password would be printed as
+            # given), and prefer an error that names the option.
+            params = getattr(self, "params", None) or {}
+            self.no_log_values.update(no_log_values_of(params, self.argument_spec))
+            kwargs.setdefault("invocation", {"module_args": hide_unsupported(params, self.argument_spec)})
+            msg = self._named_validation_error(msg)
+        super(SddcManagerModule, self).fail_json(msg=msg, **kwargs)
+
+    def _named_validation_error(self, msg):
+        """ansible-core reports a list of dicts holding a string as "dictionary requested, could not parse JSON or
+        key=value" (an error raised while it looks for no_log values) before its own error that names the option."""
+        errors = getattr(getattr(self, "validation_result", None), "errors", None)
+        if not errors or msg != errors.msg:
+            return msg
+        for error in errors:
+            if type(error).__name__ != "NoLogError":
+                return error.args[0] if error.args else msg
+        return msg
 
     def _check_connection_options(self):
         p = self.params

@@ -163,3 +163,61 @@ def test_every_option_of_the_doc_fragment_is_in_the_spec():
         assert doc["type"] == spec[name]["type"], name
         assert doc.get("default") == spec[name].get("default"), name
     assert _module.SddcManagerModule is SddcManagerModule
+
+
+# --- refused arguments ------------------------------------------------------------------------------------------
+
+def test_value_of_a_misspelled_password_option_is_not_returned(run_module):
+    """``passwd`` is no option: Ansible refuses it and returns the arguments as given, so the value is hidden."""
+    secret = "PLANTED-misspelled-7d1e"
+    result, failed = run_module(module_running(lambda module: None), dict(CONN, passwd=secret))
+    assert failed
+    assert "Unsupported parameters" in result["msg"] and "passwd" in result["msg"]
+    assert secret not in json.dumps(result)
+    assert result["invocation"]["module_args"]["passwd"] == _module.UNSUPPORTED_VALUE
+
+
+def test_hide_unsupported_walks_suboptions():
+    spec = {"elements": {"type": "list", "options": {"credentials": {"type": "list", "options": {
+        "username": {}, "password": {"no_log": True}}}}}, "task_id": {}}
+    params = {"task_id": "t", "elements": [{"credentials": [{"username": "root", "pasword": "S3cret"}]}],
+              "passwd": "S3cret", "elementz": [{"a": "S3cret"}]}
+    hidden = _module.hide_unsupported(params, spec)
+    assert "S3cret" not in json.dumps(hidden)
+    assert hidden["elements"][0]["credentials"][0] == {"username": "root", "pasword": _module.UNSUPPORTED_VALUE}
+    assert hidden["task_id"] == "t"
+    assert params["passwd"] == "S3cret", "the arguments themselves are left alone"
+
+
+def test_list_of_dicts_given_a_string_names_the_option(run_module):
+    """ansible-core's first error here is "dictionary requested, ..." without the option's name."""
+
+    def main():
+        SddcManagerModule(argument_spec=dict(items=dict(type="list", elements="dict", options=dict(
+            name=dict(type="str"), password=dict(type="str", no_log=True)))))
+
+    result, failed = run_module(types.SimpleNamespace(main=main, __name__="dummy"), dict(CONN, items=["a-string"]))
+    assert failed
+    assert "'items'" in result["msg"] and "dict" in result["msg"]
+
+
+def test_passwords_stay_masked_when_ansible_cannot_list_the_no_log_values(run_module):
+    """A string where a list of dicts with no_log suboptions is expected makes ansible-core give up listing
+    no_log values; the arguments it returns must still not show the password."""
+    secret = "PLANTED-login-3b9f"
+
+    def main():
+        SddcManagerModule(argument_spec=dict(items=dict(type="list", elements="dict", options=dict(
+            name=dict(type="str"), password=dict(type="str", no_log=True)))))
+
+    result, failed = run_module(types.SimpleNamespace(main=main, __name__="dummy"),
+                                {"hostname": "sddc.example.com", "username": "u", "password": secret,
+                                 "items": ["a-string", {"name": "n", "password": secret + "-item"}]})
+    assert failed
+    assert secret not in json.dumps(result)
+
+
+def test_no_log_values_of_tolerates_malformed_arguments():
+    spec = {"password": {"no_log": True}, "items": {"options": {"password": {"no_log": True}}}}
+    assert _module.no_log_values_of({"password": "p", "items": ["x", {"password": "q"}, None]}, spec) == {"p", "q"}
+    assert _module.no_log_values_of({"password": None, "items": "oops"}, spec) == set()
