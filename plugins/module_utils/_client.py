@@ -474,7 +474,10 @@ class SddcManagerClient:
                 excerpt or response.reason or "no body")
             error = {"body": excerpt}
         kind = {401: "auth", 403: "forbidden", 404: "not_found"}.get(status, "api")
-        if status == 401:
+        if status == 401 and path_of(url, self.base_url) == "/v1/tokens":
+            lead = ("SDDC Manager refused the credentials (HTTP 401) on %s; check username and password "
+                    "(SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD): " % where)
+        elif status == 401:
             lead = "SDDC Manager refused the credentials (HTTP 401) on %s: " % where
         elif status == 403:
             lead = ("SDDC Manager forbids %s for this user (HTTP 403); use an account with the ADMIN role, "
@@ -515,6 +518,11 @@ def _sleep(seconds):
 
 def _now():
     return time.time()
+
+
+def path_of(url, base_url):
+    """The path of ``url`` below ``base_url``, without a query."""
+    return url.replace(base_url, "", 1).split("?", 1)[0]
 
 
 def _segment(value):

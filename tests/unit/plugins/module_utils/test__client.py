@@ -134,6 +134,7 @@ def test_login_refused(rsps, make_client):
     assert info.value.kind == "auth"
     assert info.value.status_code == 401
     assert "Invalid username or password" in info.value.message
+    assert "check username and password (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD)" in info.value.message
     assert len(rsps.calls) == 1
 
 
