@@ -129,3 +129,13 @@ def fault_sequence(method, path, sequence):
 def task_spec(task_id):
     """A fresh copy of one task of the base scenario, to load changed (longer run, other outcomes)."""
     return next(copy.deepcopy(t) for t in base_tasks() if t["id"] == task_id)
+
+
+def token_ids(seed, count=400):
+    """The ids the simulator's token store draws, in order, for a scenario with ``seed``: every refresh token id
+    and every access token's ``jti``. The secret tests search all output for them (see test_secrets.py)."""
+    import random
+
+    rng = random.Random("%s:tokens" % seed)
+    rng.getrandbits(256)  # the key that signs the access tokens
+    return [str(uuid.UUID(int=rng.getrandbits(128), version=4)) for _draw in range(count)]
