@@ -162,6 +162,9 @@ def iso_utc(epoch):
     return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+# The reason OpenSSL gives, without the pool's wrapping: "...certificate verify failed: <reason>. (_ssl.c:1006)".
+_CERT_VERIFY = re.compile(r"certificate verify failed: (.+?)\.?\s*\(_ssl\.c:\d+\)")
+_NAME_MISMATCH = re.compile(r"mismatch|not valid for|doesn't match|does not match", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
 
@@ -219,6 +222,7 @@ class SddcManagerClient:
                  session=None, sleep=None, clock=None):
         if not HAS_REQUESTS:
             raise SddcManagerError("The Python library 'requests' is required.", kind="config")
+        self.hostname = hostname
         self.base_url = "https://%s:%s" % (_host_for_url(hostname), port)
         self.username = username
         self.password = password
@@ -403,10 +407,7 @@ class SddcManagerClient:
                 response = self.session.request(method, url, data=data, params=params, headers=headers,
                                                 timeout=self.timeout, verify=self.verify)
             except SSLError as exc:
-                raise SddcManagerError(
-                    "TLS verification of %s failed (%s). Give the CA certificate that signed the SDDC Manager "
-                    "certificate in ca_path (SDDC_MANAGER_CA_PATH), or set validate_certs: false to skip "
-                    "verification (not recommended)." % (self.base_url, _short_reason(exc)), kind="tls", url=url)
+                raise self._tls_failure(exc, url)
             except RequestException as exc:
                 failure = self._transport_failure(method, url, exc, read)
                 if not read:
@@ -427,6 +428,21 @@ class SddcManagerClient:
                 outcome.args = (outcome.message,)
                 raise outcome
             self._sleep(wait)
+
+    def _tls_failure(self, exc, url):
+        reason = _short_reason(exc)
+        verify = _CERT_VERIFY.search(str(exc))
+        if verify:
+            reason = "certificate verify failed: %s" % verify.group(1)
+        if _NAME_MISMATCH.search(reason):
+            advice = ("The certificate does not name %s. Set hostname to a name the certificate holds (usually the "
+                      "FQDN of SDDC Manager), or set validate_certs: false to skip verification (not recommended)."
+                      % self.hostname)
+        else:
+            advice = ("Give the CA certificate that signed the SDDC Manager certificate in ca_path "
+                      "(SDDC_MANAGER_CA_PATH), or set validate_certs: false to skip verification (not recommended).")
+        return SddcManagerError("TLS verification of %s failed (%s). %s" % (self.base_url, reason, advice),
+                                kind="tls", url=url)
 
     def _transport_failure(self, method, url, exc, read):
         reason = _short_reason(exc)

@@ -593,6 +593,33 @@ def test_tls_errors_name_ca_path_and_validate_certs(rsps, make_client, fake_time
     assert fake_time.sleeps == []
 
 
+def test_tls_reason_is_openssl_s_own_words(rsps, make_client):
+    rsps.get(TASK, body=requests.exceptions.SSLError(
+        "HTTPSConnectionPool(host='sddc.example.com', port=443): Max retries exceeded (Caused by "
+        "SSLError(SSLCertVerificationError(1, '[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+        "unable to get local issuer certificate (_ssl.c:1006)')))"))
+    with pytest.raises(SddcManagerError) as info:
+        make_client(access_token="AT").get_credentials_task(TASK_ID)
+    assert "failed (certificate verify failed: unable to get local issuer certificate). Give the CA" in \
+        info.value.message
+    assert "_ssl.c" not in info.value.message and "CERTIFICATE_VERIFY_FAILED]" not in info.value.message
+
+
+def test_certificate_for_another_name_says_to_fix_the_hostname(rsps, make_client):
+    """The right CA, but the certificate does not name the host: ca_path would not help."""
+    rsps.get(TASK, body=requests.exceptions.SSLError(
+        "HTTPSConnectionPool(host='sddc.example.com', port=443): Max retries exceeded (Caused by SSLError("
+        "SSLCertVerificationError(1, \"[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: Hostname "
+        "mismatch, certificate is not valid for 'sddc.example.com'. (_ssl.c:1006)\")))"))
+    with pytest.raises(SddcManagerError) as info:
+        make_client(access_token="AT").get_credentials_task(TASK_ID)
+    message = info.value.message
+    assert "(certificate verify failed: Hostname mismatch, certificate is not valid for 'sddc.example.com')" in \
+        message
+    assert "The certificate does not name sddc.example.com. Set hostname to a name the certificate holds" in message
+    assert "validate_certs: false" in message and "ca_path" not in message
+
+
 def test_session_tls_settings(tmp_path):
     assert SddcManagerClient("h").session.verify is True
     assert SddcManagerClient("h", validate_certs=False).session.verify is False
