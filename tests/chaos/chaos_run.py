@@ -142,12 +142,12 @@ class Plan:
         # Two clients share one fault sequence and may each meet two bursts back to back: shorter bursts then,
         # so that no read meets more faults in a row than the retry policy's six attempts allow.
         self.read_faults = self._read_sequence(rng, 2 if self.concurrent else 4) if rng.random() < 0.75 else []
-        self.login_faults = [rng.choice(READ_FAULTS) for _ in range(rng.randint(1, 3))] if rng.random() < 0.2 else []
+        self.login_faults = [rng.choice(READ_FAULTS) for _fault in range(rng.randint(1, 3))] if rng.random() < 0.2 else []
         # The access token expires before poll ``expire_at_poll`` (1-based); None: it does not.
         self.expire_at_poll = rng.randint(1, 3) if rng.random() < 0.3 and not self.concurrent else None
         self.refresh_expired = self.expire_at_poll is not None and rng.random() < 0.35
         self.with_password = rng.random() < 0.6
-        self.refresh_faults = ([rng.choice(READ_FAULTS) for _ in range(rng.randint(1, 3))]
+        self.refresh_faults = ([rng.choice(READ_FAULTS) for _fault in range(rng.randint(1, 3))]
                                if self.expire_at_poll is not None and rng.random() < 0.4 else [])
         if not self.with_password:
             self.login_faults = []  # the harness logs in for the run; nothing of the client's own
@@ -158,7 +158,7 @@ class Plan:
         sequence = []
         for _burst in range(rng.randint(1, 4)):
             sequence += [None] * rng.randint(0, 3)
-            sequence += [rng.choice(READ_FAULTS) for _ in range(rng.randint(1, longest))]
+            sequence += [rng.choice(READ_FAULTS) for _fault in range(rng.randint(1, longest))]
             sequence.append(None)
         return sequence
 
@@ -463,7 +463,7 @@ def summary_lines(figures):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=240)
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--json", help="write the figures here")

@@ -325,13 +325,15 @@ def test_no_password_reaches_a_module_result(run_module, task):
     assert not re.search(r"SECRET-\d+-[a-z]+", out), [s for s in secret_values_of(task) if s in out]
 
 
-@settings(max_examples=100, deadline=None)
-@given(resources=st.lists(st.fixed_dictionaries({
+resource_credentials = st.lists(st.fixed_dictionaries({
     "resourceName": words, "resourceId": st.uuids().map(str), "resourceType": st.sampled_from(_spec.RESOURCE_TYPES),
     "credentials": st.lists(st.fixed_dictionaries({
         "credentialType": st.sampled_from(_spec.CREDENTIAL_TYPES), "accountType": st.sampled_from(_spec.ACCOUNT_TYPES),
-        "username": words, "password": task_secrets}), min_size=1, max_size=3)}), min_size=1, max_size=3),
-    operation=st.sampled_from(["ROTATE", "UPDATE_AUTO_ROTATE_POLICY"]))
+        "username": words, "password": task_secrets}), min_size=1, max_size=3)}), min_size=1, max_size=3)
+
+
+@settings(max_examples=100, deadline=None)
+@given(resources=resource_credentials, operation=st.sampled_from(["ROTATE", "UPDATE_AUTO_ROTATE_POLICY"]))
 def test_a_request_rebuilt_from_resource_credentials_carries_no_password(resources, operation):
     """GET .../resource-credentials answers with every password; a ROTATE retry built from it must drop them."""
     elements = _spec.elements_from_resource_credentials(resources)
