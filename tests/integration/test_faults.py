@@ -114,8 +114,10 @@ WAIT_FAULTS = [
 
 @pytest.mark.parametrize("task_id, ends", [("rotate-failed", "SUCCESSFUL"), ("rotate-fails-again", "FAILED")])
 def test_bursts_and_resets_while_waiting_end_with_the_right_outcome(ansible, target, task_id, ends):
+    # The bursts cost up to ~6 s of backoff (0.5 s doubling, jittered) before the third poll: the task runs 10 s,
+    # so that every fault of the sequence lands on a poll of the wait.
     load(target, faults=scenarios.fault_sequence("GET", TASK_PATH % task_id, WAIT_FAULTS),
-         **{task_id.replace("-", "_"): {"run_seconds": 8}})
+         **{task_id.replace("-", "_"): {"run_seconds": 10}})
     run = ansible.playbook(play("""
 - name: Retry
   vcf.sddc_manager.credentials_task_retry:
