@@ -299,7 +299,9 @@ def main():
         results.append(entry)
     if fatal is not None:
         # The server became unusable for everyone: report what was done before stopping.
-        module.fail_from(fatal, retried=[] if module.check_mode else retried, results=module.redact(results),
+        # Retries accepted before the failure did change SDDC Manager: say so.
+        module.fail_from(fatal, changed=bool(retried) and not module.check_mode,
+                         retried=[] if module.check_mode else retried, results=module.redact(results),
                          errors=errors)
 
     out = dict(changed=bool(retried), retried=[] if module.check_mode else retried,
@@ -312,7 +314,7 @@ def main():
         try:
             waited = waiter.wait(retried, baselines=dict((i, baseline_of(before[i])) for i in retried))
         except SddcManagerError as exc:
-            module.fail_from(exc, retried=retried, results=module.redact(results))
+            module.fail_from(exc, changed=True, retried=retried, results=module.redact(results))
         for entry in results:
             if entry["task_id"] in waited.tasks:
                 entry["status"] = _status.normalize(waited.tasks[entry["task_id"]].get("status"))

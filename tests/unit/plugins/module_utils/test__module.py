@@ -101,8 +101,8 @@ def test_client_is_built_once_from_the_options(run_module):
                     verify=client.session.verify, proxies=client.session.proxies, token=client.access_token)
         module.exit_json(changed=False, echo="AT-mod-0c4e")
 
-    result, _failed = run_module(module_running(action), dict(CONN, port=8443, request_timeout=5,
-                                                        proxy_url="http://proxy.example.com:3128"))
+    args = dict(CONN, port=8443, request_timeout=5, proxy_url="http://proxy.example.com:3128")
+    result, _failed = run_module(module_running(action), args)
     assert seen == {"same": True, "base": "https://sddc.example.com:8443", "timeout": 5.0, "verify": True,
                     "proxies": {"https": "http://proxy.example.com:3128", "http": "http://proxy.example.com:3128"},
                     "token": "AT-mod-0c4e"}

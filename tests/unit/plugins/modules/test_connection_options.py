@@ -103,9 +103,9 @@ def test_some_credentials_are_required(run_module, rsps, module, own):
 @pytest.mark.parametrize("module, own", [(m.values[0], m.values[1]) for m in MODULES[1:]],
                          ids=[m.id for m in MODULES[1:]])
 def test_connection_secrets_never_come_back(run_module, rsps, module, own):
-    result, _failed = run_module(module, dict({"hostname": "https://x", "access_token": "AT-secret-4d2c",
-                                         "refresh_token": "RT-secret-4d2c", "password": "PW-secret-4d2c",
-                                         "username": "u"}, **own))
+    args = dict({"hostname": "https://x", "access_token": "AT-secret-4d2c", "refresh_token": "RT-secret-4d2c",
+                 "password": "PW-secret-4d2c", "username": "u"}, **own)
+    result, _failed = run_module(module, args)
     text = str(result)
     for secret in ("AT-secret-4d2c", "RT-secret-4d2c", "PW-secret-4d2c"):
         assert secret not in text

@@ -123,8 +123,8 @@ def test_resource_type_filter(run_module, listing, kind, expected):
 
 
 def test_filters_combine(run_module, listing):
-    result, _failed = run_module(credentials_task_info, dict(CONN, status=["FAILED"], resource_type="ESXI",
-                                                       resource_name="esxi-01.example.com"))
+    args = dict(CONN, status=["FAILED"], resource_type="ESXI", resource_name="esxi-01.example.com")
+    result, _failed = run_module(credentials_task_info, args)
     assert ids(result) == [TASK_ID]
 
 

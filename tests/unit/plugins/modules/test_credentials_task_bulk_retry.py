@@ -1,0 +1,139 @@
+"""credentials_task_bulk_retry: selection, per-task outcomes, check mode, validation, partial failures."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from requests.exceptions import ConnectionError as RequestsConnectionError
+
+from ansible_collections.vcf.sddc_manager.plugins.modules import credentials_task_bulk_retry
+
+BASE = "https://sddc.example.com:443"
+TASKS = BASE + "/v1/credentials/tasks"
+CONN = {"hostname": "sddc.example.com", "access_token": "AT-bulk-7c2e"}
+
+
+def task(task_id, status, task_type="ROTATE", resource="esxi-01.example.com", completed="2026-11-20T10:00:00.000Z"):
+    return {"id": task_id, "type": task_type, "status": status, "completionTimestamp": completed,
+            "subTasks": [{"name": "Rotate root", "status": status, "resourceName": resource, "entityType": "ESXI",
+                          "username": "root", "credentialType": "SSH", "oldPassword": "PLANTED-old-9f3a",
+                          "newPassword": "PLANTED-new-9f3a"}]}
+
+
+def resource_credentials(resource="esxi-01.example.com"):
+    return [{"resourceName": resource, "resourceType": "ESXI", "credentials": [
+        {"username": "root", "credentialType": "SSH", "accountType": "USER", "password": "PLANTED-rc-9f3a"}]}]
+
+
+ACCEPTED = {"id": "x", "status": "In Progress"}
+
+
+@pytest.fixture(name="clock")
+def clock_fixture(fake_waiter):
+    return fake_waiter(credentials_task_bulk_retry)
+
+
+def methods(rsps):
+    return [(c.request.method, c.request.url.replace(BASE, "")) for c in rsps.calls]
+
+
+def test_discover_retries_failed_tasks_of_the_type_and_skips_the_rest(run_module, rsps, assert_clean):
+    rsps.get(TASKS, json={"elements": [task("a", "FAILED"), task("b", "SUCCESSFUL"),
+                                       task("c", "FAILED", resource="vc-01.example.com"),
+                                       task("d", "IN_PROGRESS")]})
+    rsps.get(TASKS + "/a/resource-credentials", json=resource_credentials())
+    rsps.patch(TASKS + "/a", status=202, json=ACCEPTED)
+    result, failed = run_module(credentials_task_bulk_retry, dict(CONN, discover=True,
+                                                                  resource_names=["esxi-01.example.com"]))
+    assert not failed, result
+    assert result["changed"] is True
+    assert result["retried"] == ["a"]
+    assert result["skipped_ids"] == []
+    patch = [c for c in rsps.calls if c.request.method == "PATCH"][0]
+    assert json.loads(patch.request.body) == {"operationType": "ROTATE", "elements": [
+        {"resourceType": "ESXI", "resourceName": "esxi-01.example.com",
+         "credentials": [{"username": "root", "credentialType": "SSH", "accountType": "USER"}]}]}
+    assert "PLANTED" not in json.dumps(result)
+    assert_clean(result["results"])
+
+
+def test_named_tasks_already_running_or_done_are_skipped_without_a_write(run_module, rsps):
+    rsps.get(TASKS, json={"elements": [task("a", "SUCCESSFUL"), task("b", "IN_PROGRESS"), task("c", "PENDING")]})
+    result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "b", "c"]))
+    assert not failed, result
+    assert result["changed"] is False
+    assert result["retried"] == [] and sorted(result["skipped_ids"]) == ["a", "b", "c"]
+    assert [m for m, _url in methods(rsps)] == ["GET"]
+
+
+def test_check_mode_names_what_would_be_retried_and_writes_nothing(run_module, rsps):
+    rsps.get(TASKS + "/a", json=task("a", "FAILED"))
+    rsps.get(TASKS + "/a/resource-credentials", json=resource_credentials())
+    result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a"]), check_mode=True, diff=True)
+    assert not failed, result
+    assert result["changed"] is True
+    assert result["retried"] == [] and result["would_retry"] == ["a"]
+    assert result["diff"] == {"before": {"a": "FAILED"}, "after": {"a": "IN_PROGRESS"}}
+    assert "PATCH" not in [m for m, _url in methods(rsps)]
+
+
+@pytest.mark.parametrize("args, message", [
+    ({}, "Nothing to retry"),
+    ({"task_ids": ["a"], "resource_types": ["ESXI"]}, "set discover: true"),
+    ({"task_ids": ["a"], "concurrency": 0}, "concurrency must be between 1 and 16"),
+    ({"tasks": [{"task_id": "u", "operation_type": "UPDATE"}]}, "tasks[0] (task u): operation_type UPDATE needs"),
+    ({"tasks": [{"task_id": "r", "operation_type": "ROTATE", "elements": [
+        {"resource_name": "h", "resource_type": "ESXI", "credentials": [{"username": "root", "password": "x1"}]}]}]},
+     "must not be set for operation_type ROTATE"),
+])
+def test_bad_input_fails_before_any_request(run_module, rsps, args, message):
+    result, failed = run_module(credentials_task_bulk_retry, dict(CONN, **args))
+    assert failed
+    assert message in result["msg"]
+    assert len(rsps.calls) == 0
+
+
+def test_a_task_that_cannot_be_retried_does_not_stop_the_others(run_module, rsps):
+    rsps.get(TASKS, json={"elements": [task("a", "FAILED"), task("u", "FAILED", task_type="UPDATE"),
+                                       task("x", "USER_CANCELLED")]})
+    rsps.get(TASKS + "/a/resource-credentials", json=resource_credentials())
+    rsps.patch(TASKS + "/a", status=202, json=ACCEPTED)
+    result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "u", "x"]))
+    assert failed
+    assert result["retried"] == ["a"]
+    assert sorted(e["task_id"] for e in result["errors"]) == ["u", "x"]
+    assert "give operation_type and elements" in result["msg"] and "cancelled by a user" in result["msg"]
+
+
+def test_a_lost_server_after_some_retries_reports_them_as_changed(run_module, rsps):
+    # Two tasks are read one by one (a list read pays off from three on).
+    rsps.get(TASKS + "/a", json=task("a", "FAILED"))
+    rsps.get(TASKS + "/b", json=task("b", "FAILED", resource="esxi-02.example.com"))
+    rsps.get(TASKS + "/a/resource-credentials", json=resource_credentials())
+    rsps.get(TASKS + "/b/resource-credentials", body=RequestsConnectionError("[Errno 111] Connection refused"))
+    rsps.patch(TASKS + "/a", status=202, json=ACCEPTED)
+    result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "b"], concurrency=1))
+    assert failed
+    assert result["changed"] is True
+    assert result["retried"] == ["a"]
+    assert "Could not reach SDDC Manager" in result["msg"]
+
+
+def test_wait_reports_each_outcome_with_the_failure_report(run_module, rsps, clock):
+    rsps.get(TASKS + "/a", json=task("a", "FAILED"))
+    rsps.get(TASKS + "/b", json=task("b", "FAILED", resource="esxi-02.example.com"))
+    for task_id, resource in (("a", "esxi-01.example.com"), ("b", "esxi-02.example.com")):
+        rsps.get(TASKS + "/%s/resource-credentials" % task_id, json=resource_credentials(resource))
+        rsps.patch(TASKS + "/" + task_id, status=202, json=ACCEPTED)
+    again = task("b", "FAILED", resource="esxi-02.example.com", completed="2026-11-27T10:00:00.000Z")
+    again["subTasks"][0]["errors"] = [{"errorCode": "SSH_AUTH", "message": "root login refused",
+                                       "remediationMessage": "Reset the root password, then retry"}]
+    rsps.get(TASKS + "/a", json=task("a", "SUCCESSFUL", completed="2026-11-27T10:00:00.000Z"))
+    rsps.get(TASKS + "/b", json=again)
+    result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "b"], wait=True))
+    assert failed
+    assert result["changed"] is True
+    assert result["succeeded_ids"] == ["a"] and result["failed_ids"] == ["b"]
+    assert result["failed_subtasks"][0]["remediation"] == "Reset the root password, then retry"
+    assert "esxi-02.example.com" in result["msg"] and "Reset the root password" in result["msg"]
