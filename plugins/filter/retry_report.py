@@ -38,9 +38,12 @@ def _result(value, name):
 
 
 def retry_summary(retry, wait=None):
-    """Merge a credentials_task_bulk_retry result and a credentials_task_wait result."""
+    """Merge a credentials_task_bulk_retry result and the result of the last wait after it.
+
+    ``wait`` is a credentials_task_wait result; without one, the bulk retry's own wait counts.
+    """
     retry = _result(retry, "the retry result")
-    wait = _result(wait, "the wait result")
+    wait = _result(retry if wait is None else wait, "the wait result")
     waited = dict((t.get("id"), t) for t in wait.get("tasks") or [])
     report = wait.get("failed_subtasks") or []
     pending = set(wait.get("pending_ids") or [])

@@ -228,6 +228,13 @@ elapsed:
   description: Seconds spent waiting.
   returned: always
   type: float
+tasks:
+  description:
+    - With O(wait=true), the retried tasks as last read, snake_case, without passwords, as
+      M(vcf.sddc_manager.credentials_task_wait) returns them.
+  returned: when O(wait=true) and tasks were retried
+  type: list
+  elements: dict
 """
 
 from concurrent.futures import ThreadPoolExecutor
@@ -322,7 +329,8 @@ def main():
         out.update(succeeded_ids=[t["id"] for t in ended if _status.succeeded(t.get("status"))],
                    failed_ids=[t["id"] for t in ended if _status.unsuccessful(t.get("status"))],
                    pending_ids=waited.pending_ids, elapsed=round(waited.elapsed, 1),
-                   failed_subtasks=[e for t in ended for e in _tasks.failure_report(t)])
+                   failed_subtasks=[e for t in ended for e in _tasks.failure_report(t)],
+                   tasks=[module.describe_task(waited.tasks[i]) for i in retried])
     out["results"] = results
     if module._diff:
         out["diff"] = {"before": dict((r["task_id"], r["status_before"]) for r in results),
