@@ -249,7 +249,7 @@ class SddcManagerClient:
     def _new_session(verify, proxy_url):
         session = requests.Session()
         # A 2-core controller polling many tasks benefits from reusing one TLS connection.
-        session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=16, max_retries=0))
+        session.mount("https://", HTTPAdapter(pool_connections=1, pool_maxsize=32, max_retries=0))
         session.verify = verify
         if verify is False:
             # The module warns once; urllib3 would otherwise warn on every request.

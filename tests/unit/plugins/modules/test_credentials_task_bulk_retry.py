@@ -81,7 +81,7 @@ def test_check_mode_names_what_would_be_retried_and_writes_nothing(run_module, r
 @pytest.mark.parametrize("args, message", [
     ({}, "Nothing to retry"),
     ({"task_ids": ["a"], "resource_types": ["ESXI"]}, "set discover: true"),
-    ({"task_ids": ["a"], "concurrency": 0}, "concurrency must be between 1 and 16"),
+    ({"task_ids": ["a"], "concurrency": 0}, "concurrency must be between 1 and 32"),
     ({"tasks": [{"task_id": "u", "operation_type": "UPDATE"}]}, "tasks[0] (task u): operation_type UPDATE needs"),
     ({"tasks": [{"task_id": "r", "operation_type": "ROTATE", "elements": [
         {"resource_name": "h", "resource_type": "ESXI", "credentials": [{"username": "root", "password": "x1"}]}]}]},
