@@ -2,47 +2,12 @@
 
 from __future__ import annotations
 
-import base64
-import copy
 import functools
 import json
-from pathlib import Path
 
 import pytest
-import responses
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter
-
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-_CACHE = {}
-
-
-@pytest.fixture(name="load_fixture", scope="session")
-def load_fixture_fixture():
-    """``load_fixture("credentials_task_failed_rotate")`` -> a fresh deep copy of the JSON fixture."""
-
-    def load(name):
-        if name not in _CACHE:
-            with open(FIXTURES / (name + ".json"), encoding="utf-8") as handle:
-                _CACHE[name] = json.load(handle)
-        return copy.deepcopy(_CACHE[name])
-
-    return load
-
-
-def _b64(data):
-    return base64.urlsafe_b64encode(json.dumps(data).encode("utf-8")).rstrip(b"=").decode("ascii")
-
-
-@pytest.fixture(name="make_jwt", scope="session")
-def make_jwt_fixture():
-    def make(exp=None, **claims):
-        if exp is not None:
-            claims["exp"] = exp
-        return "%s.%s.%s" % (_b64({"alg": "RS256", "typ": "JWT"}), _b64(claims), "c2lnbmF0dXJl")
-
-    return make
-
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
@@ -54,29 +19,9 @@ def clean_environment(monkeypatch):
             monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture(name="rsps")
-def rsps_fixture():
-    """A ``responses`` mock; any request without a registered answer fails as a connection error."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-class FakeTime:
-    def __init__(self, start=1_000.0):
-        self.now = start
-        self.sleeps = []
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 @pytest.fixture(name="fake_time")
-def fake_time_fixture():
-    return FakeTime()
+def fake_time_fixture(make_fake_time):
+    return make_fake_time(start=1_000.0)
 
 
 @pytest.fixture(name="fake_waiter")

@@ -1,0 +1,71 @@
+"""Fixtures shared by the module_utils and module tests: canned API objects, mocked HTTP, JWTs, a fake clock."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import responses
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+_CACHE = {}
+
+
+@pytest.fixture(name="load_fixture", scope="session")
+def load_fixture_fixture():
+    """``load_fixture("credentials_task_failed_rotate")`` -> a fresh deep copy of the JSON fixture."""
+
+    def load(name):
+        if name not in _CACHE:
+            with open(FIXTURES / (name + ".json"), encoding="utf-8") as handle:
+                _CACHE[name] = json.load(handle)
+        return copy.deepcopy(_CACHE[name])
+
+    return load
+
+
+def _b64(data):
+    return base64.urlsafe_b64encode(json.dumps(data).encode("utf-8")).rstrip(b"=").decode("ascii")
+
+
+def make_jwt(exp=None, **claims):
+    """An unsigned JWT whose payload carries ``exp`` (epoch seconds) when given."""
+    if exp is not None:
+        claims["exp"] = exp
+    return "%s.%s.%s" % (_b64({"alg": "RS256", "typ": "JWT"}), _b64(claims), "c2lnbmF0dXJl")
+
+
+@pytest.fixture(name="make_jwt", scope="session")
+def make_jwt_fixture():
+    return make_jwt
+
+
+@pytest.fixture(name="rsps")
+def rsps_fixture():
+    """A ``responses`` mock; any request without a registered answer fails as a connection error."""
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+class FakeTime:
+    """A clock that only moves when something sleeps; every sleep is recorded."""
+
+    def __init__(self, start):
+        self.now = start
+        self.sleeps = []
+
+    def clock(self):
+        return self.now
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture(name="make_fake_time", scope="session")
+def make_fake_time_fixture():
+    """``make_fake_time(start)`` -> a FakeTime (fixtures in sub-folders pick their own start)."""
+    return FakeTime
