@@ -10,19 +10,7 @@ import time
 import pytest
 
 import scenarios
-
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/vcf.sddc_manager.sddc_manager:
-      hostname: "{{ sddc_hostname }}"
-      port: "{{ sddc_port }}"
-      username: "{{ sddc_username }}"
-      password: "{{ sddc_password }}"
-      ca_path: "{{ sddc_ca_path | default(omit) }}"
-  tasks:
-"""
+from plays import play
 
 # Logs in with the token module, then works with the tokens only: username and password are not known there.
 TOKENS_ONLY_PLAY = """
@@ -51,10 +39,6 @@ TOKENS_ONLY_PLAY = """
 
 TASK_PATH = "/v1/credentials/tasks/%s"
 PATCH_ROUTE = "PATCH /v1/credentials/tasks/{id}"
-
-
-def play(tasks, header=PLAY, indent=4):
-    return header + "\n".join(" " * indent + line for line in tasks.strip("\n").splitlines()) + "\n"
 
 
 def load(target, faults=(), tokens=None, latency=None, **task_changes):

@@ -2,26 +2,7 @@
 
 import scenarios
 
-PLAY = """
-- hosts: localhost
-  gather_facts: false
-  module_defaults:
-    group/vcf.sddc_manager.sddc_manager:
-      hostname: "{{ sddc_hostname }}"
-      port: "{{ sddc_port }}"
-      username: "{{ sddc_username }}"
-      password: "{{ sddc_password }}"
-      ca_path: "{{ sddc_ca_path | default(omit) }}"
-  tasks:
-"""
-
-
-def play(tasks):
-    return PLAY + "\n".join("    " + line for line in tasks.strip("\n").splitlines()) + "\n"
-
-
-def patches(counters):
-    return counters["by_route"].get("PATCH /v1/credentials/tasks/{id}", 0)
+from plays import patches, play
 
 
 def test_retry_of_a_failed_rotate_task_rebuilds_the_request_and_waits(ansible, target):

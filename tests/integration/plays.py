@@ -1,0 +1,24 @@
+"""Playbook text shared by the integration tests: the connection set once through module_defaults."""
+
+PLAY = """
+- hosts: localhost
+  gather_facts: false
+  module_defaults:
+    group/vcf.sddc_manager.sddc_manager:
+      hostname: "{{ sddc_hostname }}"
+      port: "{{ sddc_port }}"
+      username: "{{ sddc_username }}"
+      password: "{{ sddc_password }}"
+      ca_path: "{{ sddc_ca_path | default(omit) }}"
+  tasks:
+"""
+
+
+def play(tasks, header=PLAY, indent=4):
+    """A playbook: ``header`` followed by ``tasks`` (YAML text) indented under it."""
+    return header + "\n".join(" " * indent + line for line in tasks.strip("\n").splitlines()) + "\n"
+
+
+def patches(counters):
+    """How many retry PATCHes reached the simulator."""
+    return counters["by_route"].get("PATCH /v1/credentials/tasks/{id}", 0)
