@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 
 import pytest
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter
 
+
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch):
     """No SDDC_MANAGER_* or proxy variable of the machine running the tests leaks into a module run."""
-    import os
 
     for name in list(os.environ):
         if name.startswith("SDDC_MANAGER_") or name.lower() in ("https_proxy", "http_proxy", "all_proxy", "no_proxy"):
