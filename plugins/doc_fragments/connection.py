@@ -78,6 +78,17 @@ requirements:
   - requests
 """
 
+    # For modules that only read: check mode changes nothing for them and there is nothing to diff.
+    READ_ONLY = r"""
+attributes:
+  check_mode:
+    description: The module only reads, so it runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is no diff.
+    support: N/A
+"""
+
     # Shared attribute declarations; each module adds its own check and diff support.
     ACTION_GROUP = r"""
 attributes:

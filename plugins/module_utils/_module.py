@@ -176,6 +176,13 @@ class SddcManagerModule(AnsibleModule):
         self.no_log_values.update(found)
         return clean
 
+    def warn_unknown_statuses(self, tasks):
+        """Name the tasks whose status this collection does not know: they were waited for as still running."""
+        for task in tasks:
+            if not _status.is_known(task.get("status")):
+                self.warn("Task %s has status %r, which this collection does not know; it was treated as still "
+                          "running. Check it in the SDDC Manager UI." % (task.get("id"), task.get("status")))
+
     def describe_task(self, task):
         """The returned form of a task: redacted, plus what every caller would compute anyway."""
         out = self.redact(task)

@@ -22,7 +22,7 @@ def task_done(task, baseline=None):
     (SDDC Manager may answer a read before the retry has visibly started).
     """
     status = _status.normalize(task.get("status"))
-    if status not in _status.TERMINAL:
+    if not _status.is_terminal(status):
         return False
     if baseline is not None and (status, task.get("completionTimestamp")) == baseline:
         return False

@@ -321,6 +321,7 @@ def main():
         waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
         try:
             waited = waiter.wait(retried, baselines=dict((i, baseline_of(before[i])) for i in retried))
+            module.warn_unknown_statuses(waited.tasks.values())
         except SddcManagerError as exc:
             module.fail_from(exc, changed=True, retried=retried, results=module.redact(results))
         for entry in results:

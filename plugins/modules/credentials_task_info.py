@@ -42,13 +42,7 @@ options:
 extends_documentation_fragment:
   - vcf.sddc_manager.connection
   - vcf.sddc_manager.connection.action_group
-attributes:
-  check_mode:
-    description: The module only reads, so it runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: N/A
+  - vcf.sddc_manager.connection.read_only
 """
 
 EXAMPLES = r"""

@@ -242,6 +242,7 @@ def main():
         waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
         try:
             outcome = waiter.wait([task_id], baselines={task_id: baseline_of(result["before"])})
+            module.warn_unknown_statuses(outcome.tasks.values())
         except SddcManagerError as exc:
             # The retry went through: the result must say so, whatever stopped the wait.
             module.fail_json(msg="Task %s was retried, but waiting for it to end failed: %s" % (task_id, exc.message),

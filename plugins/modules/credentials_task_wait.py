@@ -16,6 +16,7 @@ description:
     failed, with the error and remediation of each failed sub-task.
   - All tasks are read together at each poll (one list request when there are more than two), so the number of
     requests does not grow with tasks times polls.
+  - A task in a status this collection does not know is waited for as still running, and named in a warning.
 author:
   - vcf.sddc_manager maintainers (@vcf-sddc-manager)
 options:
@@ -40,14 +41,8 @@ options:
 extends_documentation_fragment:
   - vcf.sddc_manager.connection
   - vcf.sddc_manager.connection.action_group
+  - vcf.sddc_manager.connection.read_only
   - vcf.sddc_manager.wait
-attributes:
-  check_mode:
-    description: The module only reads, so it runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: N/A
 """
 
 EXAMPLES = r"""
@@ -138,6 +133,7 @@ def main():
         outcome = waiter.wait(task_ids)
     except SddcManagerError as exc:
         module.fail_from(exc)
+    module.warn_unknown_statuses(outcome.tasks.values())
 
     tasks = [outcome.tasks[i] for i in task_ids]
     succeeded = [t["id"] for t in tasks if _status.succeeded(t.get("status"))]

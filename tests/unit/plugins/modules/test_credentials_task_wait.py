@@ -138,6 +138,22 @@ def test_timeout_without_failing_returns_the_pending_ids(run_module, rsps, clock
     assert result["msg"] == "0 succeeded, 0 failed, 1 still running after 60 s."
 
 
+def test_an_unknown_status_is_waited_for_and_named_in_a_warning(run_module, rsps, clock):
+    rsps.get(TASKS + "/odd", json=task("odd", "QUEUED_FOR_APPROVAL"))
+    result, failed = run_module(credentials_task_wait, dict(CONN, task_ids=["odd"], wait_timeout=20,
+                                                            fail_on_timeout=False))
+    assert not failed, result
+    assert result["pending_ids"] == ["odd"]
+    assert any("Task odd has status 'QUEUED_FOR_APPROVAL'" in w for w in result["warnings"])
+
+
+def test_known_statuses_give_no_warning(run_module, rsps, clock):
+    rsps.get(TASKS + "/slow", json=task("slow", "IN_PROGRESS"))
+    result, _failed = run_module(credentials_task_wait, dict(CONN, task_ids=["slow"], wait_timeout=20,
+                                                             fail_on_timeout=False))
+    assert not result.get("warnings")
+
+
 def test_failure_wins_over_timeout(run_module, rsps, clock):
     rsps.get(TASKS + "/slow", json=task("slow", "IN_PROGRESS"))
     rsps.get(TASKS + "/bad", json=task("bad", "FAILED", error="Nope."))
