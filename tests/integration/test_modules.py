@@ -2,7 +2,7 @@
 
 import scenarios
 
-from plays import patches, play
+from plays import TOKENS_ONLY_PLAY, patches, play
 
 
 def test_retry_of_a_failed_rotate_task_rebuilds_the_request_and_waits(ansible, target):
@@ -243,38 +243,18 @@ def test_task_that_fails_again_yields_the_failure_report(ansible, target):
 
 
 def test_one_login_shared_through_module_defaults(ansible, target):
-    run = ansible.playbook("""
-- hosts: localhost
-  gather_facts: false
-  tasks:
-    - name: Log in
-      vcf.sddc_manager.token:
-        hostname: "{{ sddc_hostname }}"
-        port: "{{ sddc_port }}"
-        username: "{{ sddc_username }}"
-        password: "{{ sddc_password }}"
-        ca_path: "{{ sddc_ca_path }}"
-      register: login
-      no_log: true
-    - name: Work
-      module_defaults:
-        group/vcf.sddc_manager.sddc_manager:
-          hostname: "{{ sddc_hostname }}"
-          port: "{{ sddc_port }}"
-          ca_path: "{{ sddc_ca_path }}"
-          access_token: "{{ login.access_token }}"
-          refresh_token: "{{ login.refresh_token }}"
-      block:
-        - name: Info
-          vcf.sddc_manager.credentials_task_info:
-            status: [FAILED]
-        - name: Retry
-          vcf.sddc_manager.credentials_task_retry:
-            task_id: rotate-failed
-        - name: Wait
-          vcf.sddc_manager.credentials_task_wait:
-            task_ids: [rotate-failed]
-            wait_sleep: 1
+    run = ansible.playbook(play("""
+- name: Info
+  vcf.sddc_manager.credentials_task_info:
+    status: [FAILED]
+- name: Retry
+  vcf.sddc_manager.credentials_task_retry:
+    task_id: rotate-failed
+- name: Wait
+  vcf.sddc_manager.credentials_task_wait:
+    task_ids: [rotate-failed]
+    wait_sleep: 1
+""", header=TOKENS_ONLY_PLAY, indent=8) + """
       always:
         - name: Revoke
           vcf.sddc_manager.token:
