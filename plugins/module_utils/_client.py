@@ -26,8 +26,7 @@ import time
 import traceback
 import warnings
 
-from ansible.module_utils.six.moves.urllib.parse import quote
-from ansible.module_utils.six import string_types
+from urllib.parse import quote
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact, secrets_in
 
@@ -144,7 +143,7 @@ def jwt_expiry(token):
 
     The signature is not checked: the value only decides when to renew early.
     """
-    if not isinstance(token, string_types) or token.count(".") != 2:
+    if not isinstance(token, str) or token.count(".") != 2:
         return None
     payload = token.split(".")[1]
     payload += "=" * (-len(payload) % 4)
@@ -304,7 +303,7 @@ class SddcManagerClient:
         # Minting another access token changes nothing either: retried like a read.
         body = self._send("PATCH", "/v1/tokens/access-token/refresh", payload=self.refresh_token,
                           authenticated=False, read=True, own_tokens=True)
-        if not isinstance(body, string_types) or not body:
+        if not isinstance(body, str) or not body:
             raise SddcManagerError("SDDC Manager answered the token refresh without a token.",
                                    kind="auth", url=self._url("/v1/tokens/access-token/refresh"))
         self.refreshes += 1

@@ -17,7 +17,6 @@ __metaclass__ = type
 import re
 
 from ansible.module_utils.common.dict_transformations import _camel_to_snake
-from ansible.module_utils.six import string_types
 
 # Compared after folding case and dropping separators, so "old_password",
 # "oldPassword" and "OLD-PASSWORD" are one key.
@@ -41,7 +40,7 @@ _SEPARATORS = re.compile(r"[_\-\s]")
 
 
 def is_secret_key(key):
-    return isinstance(key, string_types) and _SEPARATORS.sub("", key).lower() in SECRET_KEYS
+    return isinstance(key, str) and _SEPARATORS.sub("", key).lower() in SECRET_KEYS
 
 
 def _collect(value, found):
@@ -52,7 +51,7 @@ def _collect(value, found):
     elif isinstance(value, (list, tuple)):
         for item in value:
             _collect(item, found)
-    elif isinstance(value, string_types) and value:
+    elif isinstance(value, str) and value:
         found.add(value)
 
 
@@ -71,7 +70,7 @@ def redact(data, found=None):
             if is_secret_key(key):
                 _collect(value, found)
                 continue
-            new_key = _camel_to_snake(key) if isinstance(key, string_types) else key
+            new_key = _camel_to_snake(key) if isinstance(key, str) else key
             clean[new_key] = redact(value, found)
         return clean
     if isinstance(data, (list, tuple)):
