@@ -1,0 +1,577 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Event source plugin ``vcf.sddc_manager.credentials_tasks`` for ansible-rulebook and EDA controller.
+
+It polls SDDC Manager's credentials task list and puts one event on the queue each time a task enters a
+watched status (FAILED, INCONSISTENT, ...). HTTP, TLS, authentication, token renewal, read retries and
+redaction are the collection's own client (``plugins/module_utils``), the one the modules use.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: credentials_tasks
+short_description: Events for SDDC Manager credentials tasks that fail
+description:
+  - Polls the credentials (password) task list of one SDDC Manager every O(interval) seconds, one list read per
+    poll whatever the number of tasks, and puts one event on the queue each time a task enters one of
+    O(statuses).
+  - A task that fails again after a retry is a new event, with its O(statuses) entry count in C(attempt). A new
+    entry is recognised by a running or different status seen in between, or by a new completion time.
+  - Events carry no password and no token.
+  - Keeps running while SDDC Manager answers 5xx, resets connections or is down, backing off up to
+    O(max_backoff) seconds; it logs one line when an outage starts and one when SDDC Manager answers again.
+    Only a bad option, or a refusal of the credentials, the certificate or the role on the very first poll,
+    stops the source.
+options:
+  hostname:
+    description: Host name or IP address of SDDC Manager, without scheme. Environment variable E(SDDC_MANAGER_HOST).
+    type: str
+    required: true
+  port:
+    description: HTTPS port. Environment variable E(SDDC_MANAGER_PORT).
+    type: int
+    default: 443
+  username:
+    description: User to log in with, together with O(password). Environment variable E(SDDC_MANAGER_USERNAME).
+    type: str
+  password:
+    description:
+      - Password of O(username). Environment variable E(SDDC_MANAGER_PASSWORD).
+      - Prefer the environment variable; rulebook variables can show up in ansible-rulebook's debug output.
+    type: str
+  access_token:
+    description: An access token instead of O(username) and O(password). Environment variable E(SDDC_MANAGER_ACCESS_TOKEN).
+    type: str
+  refresh_token:
+    description: Renews an expired O(access_token). Environment variable E(SDDC_MANAGER_REFRESH_TOKEN).
+    type: str
+  validate_certs:
+    description:
+      - Verify the SDDC Manager certificate. Environment variable E(SDDC_MANAGER_VALIDATE_CERTS).
+      - V(false) logs a warning at start.
+    type: bool
+    default: true
+  ca_path:
+    description: PEM bundle of the CA that signed the SDDC Manager certificate. Environment variable E(SDDC_MANAGER_CA_PATH).
+    type: path
+  request_timeout:
+    description: Seconds to wait for one HTTP answer.
+    type: float
+    default: 60
+  proxy_url:
+    description: HTTPS proxy, for example V(http://proxy.example.com:3128). E(HTTPS_PROXY) and E(NO_PROXY) are honoured.
+    type: str
+  interval:
+    description: Seconds between two polls.
+    type: float
+    default: 60
+  statuses:
+    description: Statuses whose entry is an event.
+    type: list
+    elements: str
+    default: [FAILED, INCONSISTENT]
+  emit_existing:
+    description:
+      - Emit the tasks already in one of O(statuses) at the first poll.
+      - Off by default. Those failures happened before the source started and may already be in a person's hands;
+        and since the retry guardrails count within one run of the source, re-emitting them at every restart of a
+        rulebook activation would retry the same task again after each restart.
+      - Such a task is still watched; if it is retried and fails again, that is an event.
+      - With V(false), a task first seen after the first poll that ended more than five minutes before the source
+        started also counts as existing (an empty first answer must not turn old failures into new ones).
+    type: bool
+    default: false
+  resource_types:
+    description: Only tasks with a resource of one of these types (V(ESXI), V(VCENTER), ...; any case).
+    type: list
+    elements: str
+  resource_names:
+    description: Only tasks with a resource of one of these names (case-insensitive).
+    type: list
+    elements: str
+  operation_types:
+    description: Only tasks of these operations.
+    type: list
+    elements: str
+    choices: [ROTATE, UPDATE, REMEDIATE, UPDATE_AUTO_ROTATE_POLICY]
+  auto_rotate_only:
+    description: Only tasks that SDDC Manager started on its auto-rotate schedule (C(isAutoRotate)).
+    type: bool
+    default: false
+  max_auto_retries:
+    description:
+      - Guardrail data for the rulebook. C(auto_retry.allowed) of an event is true while fewer than this many earlier
+        events of the same task fall within O(retry_window).
+      - V(0) never allows an automatic retry.
+    type: int
+    default: 2
+  retry_window:
+    description: Seconds over which O(max_auto_retries) counts the events of one task.
+    type: float
+    default: 86400
+  max_backoff:
+    description: Longest pause, in seconds, between two polls while SDDC Manager does not answer.
+    type: float
+    default: 300
+notes:
+  - The event is C(event.credentials_task) with C(sddc_manager), C(port), C(id), C(name), C(type), C(status),
+    C(previous_status), C(is_auto_rotate), C(attempt), C(creation_timestamp), C(completion_timestamp),
+    C(resources), C(accounts), C(failure_report) (sub-task, error code, message, remediation, reference token,
+    SDDC Manager 9.1 notifications), C(remediation) (the distinct remediation texts), C(message), C(seen_at) and
+    C(auto_retry) (C(allowed), C(earlier_events_in_window), C(max_retries), C(window_seconds)).
+  - The guardrail counts live in the source, so they start again when the source restarts.
+"""
+
+EXAMPLES = r"""
+- name: Failed SDDC Manager credentials tasks
+  hosts: localhost
+  sources:
+    - vcf.sddc_manager.credentials_tasks:
+        interval: 60
+        statuses: [FAILED, INCONSISTENT]
+        resource_types: [ESXI, VCENTER]
+  rules:
+    - name: Show a failed task
+      condition: event.credentials_task.status == "FAILED"
+      action:
+        debug:
+          msg: "{{ event.credentials_task.message }}"
+"""
+
+import asyncio
+import datetime
+import logging
+import os
+import sys
+import time
+
+
+def _make_collection_importable():
+    """Put the directory holding ``ansible_collections`` on sys.path when the collection is not importable yet.
+
+    ansible-rulebook loads this file with runpy from wherever ``ansible-galaxy collection list`` found the
+    collection, without making ``ansible_collections`` importable; the plugin knows where it lives itself.
+    """
+    here = os.path.abspath(__file__)
+    parts = here.split(os.sep)
+    # .../ansible_collections/vcf/sddc_manager/extensions/eda/plugins/event_source/credentials_tasks.py
+    if len(parts) < 8 or parts[-8] != "ansible_collections":
+        return
+    root = os.sep.join(parts[:-8]) or os.sep
+    if root not in sys.path:
+        # First, so the module_utils of this very collection copy win over another installed version.
+        sys.path.insert(0, root)
+
+
+_make_collection_importable()
+
+# pylint: disable=wrong-import-position
+from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _redact, _status, _tasks  # noqa: E402
+
+LOG = logging.getLogger("vcf.sddc_manager.credentials_tasks")
+
+PLUGIN = "vcf.sddc_manager.credentials_tasks"
+ENVIRONMENT = {
+    "hostname": "SDDC_MANAGER_HOST",
+    "port": "SDDC_MANAGER_PORT",
+    "username": "SDDC_MANAGER_USERNAME",
+    "password": "SDDC_MANAGER_PASSWORD",
+    "access_token": "SDDC_MANAGER_ACCESS_TOKEN",
+    "refresh_token": "SDDC_MANAGER_REFRESH_TOKEN",
+    "validate_certs": "SDDC_MANAGER_VALIDATE_CERTS",
+    "ca_path": "SDDC_MANAGER_CA_PATH",
+}
+SECRET_OPTIONS = frozenset(["password", "access_token", "refresh_token"])
+DEFAULTS = {
+    "port": 443,
+    "validate_certs": True,
+    "request_timeout": 60.0,
+    "interval": 60.0,
+    "statuses": ["FAILED", "INCONSISTENT"],
+    "emit_existing": False,
+    "auto_rotate_only": False,
+    "max_auto_retries": 2,
+    "retry_window": 86400.0,
+    "max_backoff": 300.0,
+}
+OPTIONS = frozenset(list(ENVIRONMENT) + list(DEFAULTS) + [
+    "request_timeout", "proxy_url", "resource_types", "resource_names", "operation_types"])
+OPERATION_TYPES = ("ROTATE", "UPDATE", "REMEDIATE", "UPDATE_AUTO_ROTATE_POLICY")
+# A task first seen late that ended this long before the source started is an old failure, not a new one.
+EXISTING_MARGIN = 300
+# Errors that, on the first poll, say the options are wrong: waiting will not fix them.
+FATAL_AT_START = frozenset(["config", "tls", "auth", "forbidden"])
+MASK = "********"
+MEMORY_LIMIT = 20000
+
+
+class Settings:
+    """The validated options: every problem is named before the first request."""
+
+    def __init__(self, values):
+        self.__dict__.update(values)
+
+    @classmethod
+    def from_args(cls, args, environ=None):
+        environ = os.environ if environ is None else environ
+        args = dict((k, v) for k, v in (args or {}).items() if not str(k).startswith("eda_"))
+        problems = []
+        unknown = sorted(str(k) for k in args if k not in OPTIONS)
+        if unknown:
+            # Only the names: a misspelled password option must not print the password.
+            problems.append("unknown option(s) %s; the options are %s" % (", ".join(unknown), ", ".join(sorted(OPTIONS))))
+        values = dict(DEFAULTS)
+        values.update(proxy_url=None, resource_types=None, resource_names=None, operation_types=None)
+        for option, variable in ENVIRONMENT.items():
+            values.setdefault(option, None)
+            if environ.get(variable) not in (None, ""):
+                values[option] = environ[variable]
+        for key, value in args.items():
+            if key in OPTIONS and value is not None and value != "":
+                values[key] = value
+        converted = {}
+        for key, convert in (("port", int), ("request_timeout", float), ("interval", float),
+                             ("max_auto_retries", int), ("retry_window", float), ("max_backoff", float)):
+            try:
+                converted[key] = convert(values[key])
+            except (TypeError, ValueError):
+                problems.append("%s must be a number, got %r" % (key, values[key]))
+        values.update(converted)
+        for key in ("validate_certs", "emit_existing", "auto_rotate_only"):
+            try:
+                values[key] = boolean(values[key], strict=True)
+            except TypeError:
+                problems.append("%s must be true or false, got %r" % (key, values[key]))
+        for key in ("statuses", "resource_types", "resource_names", "operation_types"):
+            values[key] = _as_list(values[key])
+        values["statuses"] = [_status.normalize(s) for s in values["statuses"] or []]
+        values["resource_types"] = [t.upper() for t in values["resource_types"] or []]
+        values["resource_names"] = [n.lower() for n in values["resource_names"] or []]
+        values["operation_types"] = [t.upper() for t in values["operation_types"] or []]
+        if values["ca_path"]:
+            values["ca_path"] = os.path.expanduser(str(values["ca_path"]))
+        problems.extend(_check(values))
+        if problems:
+            raise ValueError("Invalid options of %s: %s." % (PLUGIN, "; ".join(problems)))
+        return cls(values)
+
+    def secrets(self):
+        return [getattr(self, k) for k in SECRET_OPTIONS if getattr(self, k)]
+
+
+def _as_list(value):
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
+def _check(values):
+    problems = []
+    reason = _client.validate_hostname(values["hostname"])
+    if reason:
+        problems.append(reason)
+    if isinstance(values["port"], int) and not 1 <= values["port"] <= 65535:
+        problems.append("port must be between 1 and 65535, got %d" % values["port"])
+    for key in ("interval", "request_timeout", "retry_window", "max_backoff"):
+        if isinstance(values[key], float) and values[key] <= 0:
+            problems.append("%s must be a positive number of seconds, got %s" % (key, values[key]))
+    if isinstance(values["max_auto_retries"], int) and values["max_auto_retries"] < 0:
+        problems.append("max_auto_retries must be 0 or more, got %d" % values["max_auto_retries"])
+    if bool(values["username"]) != bool(values["password"]):
+        problems.append("username and password go together (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD)")
+    if not values["username"] and not values["access_token"]:
+        problems.append("give username and password (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD) or access_token")
+    if values["validate_certs"] is True:
+        reason = _client.check_ca_path(values["ca_path"])
+        if reason:
+            problems.append(reason + "; give the PEM file of the CA that signed the SDDC Manager certificate")
+    if values["proxy_url"] and "://" not in str(values["proxy_url"]):
+        problems.append("proxy_url must be a URL such as http://proxy.example.com:3128, got %r" % values["proxy_url"])
+    if not values["statuses"]:
+        problems.append("statuses is empty: name at least one status, for example FAILED")
+    for status in values["statuses"]:
+        if status not in _status.TERMINAL:
+            problems.append("statuses: %s is not a status a task ends in (one of %s)" % (status, ", ".join(sorted(_status.TERMINAL))))
+    for operation in values["operation_types"]:
+        if operation not in OPERATION_TYPES:
+            problems.append("operation_types: %s is not one of %s" % (operation, ", ".join(OPERATION_TYPES)))
+    return problems
+
+
+def iso_now(epoch):
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _epoch(timestamp):
+    """Epoch seconds of an ISO-8601 time as SDDC Manager writes it, or None."""
+    if not isinstance(timestamp, str) or not timestamp:
+        return None
+    text = timestamp.strip().replace("Z", "+00:00")
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    return when.timestamp()
+
+
+class _Memory:
+    """What the source knows of one task between polls."""
+
+    __slots__ = ("episode", "status", "entries", "event_times", "last_seen")
+
+    def __init__(self):
+        self.episode = None  # (status, completion time) of the watched status the task is in, or None
+        self.status = None
+        self.entries = 0  # times the task entered a watched status, seen by this source
+        self.event_times = []  # when its events were emitted, for the retry guardrail
+        self.last_seen = 0.0
+
+
+class Watcher:
+    """Turns successive task lists into events: one per entry into a watched status.
+
+    Pure and synchronous (no I/O), so each transition can be tested on its own.
+    """
+
+    def __init__(self, settings, clock=time.time, started=None):
+        self.settings = settings
+        self.clock = clock
+        self.started = clock() if started is None else started
+        self.primed = False
+        self.known = {}
+
+    def observe(self, tasks):
+        """Events for one successful list read, in list order."""
+        now = self.clock()
+        first = not self.primed
+        self.primed = True
+        events = []
+        for task in tasks or []:
+            if not isinstance(task, dict) or not task.get("id"):
+                continue
+            task_id = str(task["id"])
+            memory = self.known.get(task_id)
+            new = memory is None
+            if new:
+                memory = self.known[task_id] = _Memory()
+            memory.last_seen = now
+            status = _status.normalize(task.get("status"))
+            previous = memory.status
+            memory.status = status
+            if status not in self.settings.statuses:
+                memory.episode = None
+                continue
+            episode = (status, task.get("completionTimestamp"))
+            if memory.episode == episode:
+                continue
+            memory.episode = episode
+            memory.entries += 1
+            if self._existing(task, first, new):
+                continue
+            if not self._matches(task):
+                continue
+            events.append(self._event(task, memory, previous, now))
+        self._forget_old()
+        return events
+
+    def _existing(self, task, first, new):
+        if self.settings.emit_existing or not new:
+            return False
+        if first:
+            return True
+        ended = _epoch(task.get("completionTimestamp"))
+        return ended is not None and ended < self.started - EXISTING_MARGIN
+
+    def _matches(self, task):
+        s = self.settings
+        if s.operation_types and str(task.get("type") or "").upper() not in s.operation_types:
+            return False
+        if s.auto_rotate_only and not task.get("isAutoRotate"):
+            return False
+        if s.resource_types or s.resource_names:
+            resources = _tasks.resources_of(task)
+            if s.resource_types and not any(str(r["resource_type"] or "").upper() in s.resource_types for r in resources):
+                return False
+            if s.resource_names and not any(str(r["resource_name"] or "").lower() in s.resource_names for r in resources):
+                return False
+        return True
+
+    def _event(self, task, memory, previous, now):
+        s = self.settings
+        earlier = [t for t in memory.event_times if now - t < s.retry_window]
+        memory.event_times = earlier + [now]
+        report = _tasks.failure_report(task)
+        remediation = []
+        for entry in report:
+            for text in [entry.get("remediation")] + [n.get("message") for note in entry.get("notifications") or []
+                                                      for n in note.get("remediations") or []]:
+                if text and text not in remediation:
+                    remediation.append(text)
+        status = _status.normalize(task.get("status"))
+        message = "Task %s (%s) on %s entered %s" % (task.get("id"), task.get("type"), s.hostname, status)
+        lines = _tasks.describe_failures(report)
+        if lines:
+            message += ": " + " | ".join(lines)
+        body = {
+            "sddc_manager": s.hostname,
+            "port": s.port,
+            "id": task.get("id"),
+            "name": task.get("name"),
+            "type": task.get("type"),
+            "status": status,
+            "previous_status": previous,
+            "is_auto_rotate": bool(task.get("isAutoRotate")),
+            "attempt": memory.entries,
+            "creation_timestamp": task.get("creationTimestamp"),
+            "completion_timestamp": task.get("completionTimestamp"),
+            "resources": _tasks.resources_of(task),
+            "accounts": _accounts(task),
+            "failure_report": report,
+            "remediation": remediation,
+            "message": message,
+            "seen_at": iso_now(now),
+            "auto_retry": {
+                "allowed": len(earlier) < s.max_auto_retries,
+                "earlier_events_in_window": len(earlier),
+                "max_retries": s.max_auto_retries,
+                "window_seconds": s.retry_window,
+            },
+        }
+        return {"credentials_task": _redact.redact(body)}
+
+    def _forget_old(self):
+        if len(self.known) <= MEMORY_LIMIT:
+            return
+        oldest = sorted(self.known.items(), key=lambda item: item[1].last_seen)
+        for task_id, _memory in oldest[:len(self.known) - MEMORY_LIMIT]:
+            del self.known[task_id]
+
+
+def _accounts(task):
+    """Resource, account and credential type of every sub-task (order kept, no repeats)."""
+    out = []
+    for sub in task.get("subTasks") or []:
+        if not isinstance(sub, dict) or not sub.get("resourceName"):
+            continue
+        item = {"resource_name": sub.get("resourceName"), "resource_type": sub.get("entityType"),
+                "username": sub.get("username"), "credential_type": sub.get("credentialType")}
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def mask(data, secrets):
+    """``data`` with every known secret value replaced, wherever it hides in a string (an echoing error message)."""
+    if isinstance(data, dict):
+        return dict((k, mask(v, secrets)) for k, v in data.items())
+    if isinstance(data, list):
+        return [mask(v, secrets) for v in data]
+    if isinstance(data, str):
+        for secret in secrets:
+            if secret in data:
+                data = data.replace(secret, MASK)
+    return data
+
+
+class Outage:
+    """One log line when SDDC Manager stops answering, one when it answers again; the pause in between."""
+
+    def __init__(self, settings, clock=time.time):
+        self.settings = settings
+        self.clock = clock
+        self.since = None
+        self.failures = 0
+
+    def failed(self, message):
+        self.failures += 1
+        if self.since is None:
+            self.since = self.clock()
+            LOG.warning("%s: SDDC Manager %s did not answer the task list: %s Polling on with back-off up to %s s; "
+                        "one line more when it answers again.", PLUGIN, self.settings.hostname, message,
+                        _seconds(self.settings.max_backoff))
+        return min(self.settings.interval * (2 ** min(self.failures, 16)),
+                   max(self.settings.max_backoff, self.settings.interval))
+
+    def answered(self):
+        if self.since is not None:
+            LOG.warning("%s: SDDC Manager %s answers again after %s s (%d failed poll(s)); no event was lost.",
+                        PLUGIN, self.settings.hostname, _seconds(self.clock() - self.since), self.failures)
+        self.since = None
+        self.failures = 0
+
+
+def _seconds(value):
+    return "%g" % round(value, 3)
+
+
+def make_client(settings, secrets):
+    return _client.SddcManagerClient(
+        hostname=settings.hostname, port=settings.port, username=settings.username, password=settings.password,
+        access_token=settings.access_token, refresh_token=settings.refresh_token,
+        validate_certs=settings.validate_certs, ca_path=settings.ca_path, request_timeout=settings.request_timeout,
+        proxy_url=settings.proxy_url, on_secret=secrets.add,
+        # A poll is cheap to repeat: give up sooner than a module would and let the next poll try again.
+        retry_policy=_client.RetryPolicy(attempts=4, base=0.5, cap=min(10.0, settings.interval * 2), budget=30.0))
+
+
+async def main(queue, args):
+    """Poll forever; one event per entry of a task into a watched status."""
+    settings = Settings.from_args(args)
+    secrets = set(settings.secrets())
+    if not settings.validate_certs:
+        LOG.warning("%s: validate_certs is false: the SDDC Manager certificate is not verified, so the credentials "
+                    "sent to it could be read by anyone able to intercept the connection.", PLUGIN)
+    client = make_client(settings, secrets)
+    watcher = Watcher(settings)
+    outage = Outage(settings)
+    LOG.info("%s: watching the credentials tasks of %s:%d every %s s for %s", PLUGIN, settings.hostname,
+             settings.port, _seconds(settings.interval), ", ".join(settings.statuses))
+    answered_once = False
+    try:
+        while True:
+            try:
+                tasks = await asyncio.to_thread(client.list_credentials_tasks)
+            except _client.SddcManagerError as exc:
+                message = mask(exc.message, secrets)
+                if not answered_once and exc.kind in FATAL_AT_START:
+                    raise ValueError("%s cannot watch %s: %s" % (PLUGIN, settings.hostname, message)) from None
+                await asyncio.sleep(outage.failed(message))
+                continue
+            except Exception as exc:  # pylint: disable=broad-exception-caught
+                # Anything else (a body of an unexpected shape, say) is one more failed poll, never a crash.
+                await asyncio.sleep(outage.failed(mask("%s: %s" % (type(exc).__name__, exc), secrets)))
+                continue
+            answered_once = True
+            outage.answered()
+            for event in watcher.observe(tasks if isinstance(tasks, list) else []):
+                await queue.put(mask(event, secrets))
+            await asyncio.sleep(settings.interval)
+    finally:
+        if client.logins:
+            # The source's own session: its refresh token should not outlive it.
+            try:
+                await asyncio.wait_for(asyncio.to_thread(client.revoke), timeout=5)
+            except Exception:  # pylint: disable=broad-exception-caught
+                pass
+
+
+if __name__ == "__main__":
+    # Try it by hand with the SDDC_MANAGER_* variables set: python credentials_tasks.py
+    class _PrintQueue:
+        async def put(self, event):
+            print(event)
+
+    logging.basicConfig(level=logging.INFO)
+    asyncio.run(main(_PrintQueue(), {"interval": 10, "emit_existing": True}))
