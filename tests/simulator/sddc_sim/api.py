@@ -33,6 +33,7 @@ class Response:
     status: int
     payload: object = None
     headers: dict = dataclasses.field(default_factory=dict)
+    text: bool = False  # send a string payload as bare text/plain rather than a JSON string
 
 
 @dataclasses.dataclass
@@ -74,17 +75,20 @@ def dispatch(state, request, route, params):
     return endpoint.handler(state, request, params, principal)
 
 
+# What SDDC Manager answers to a missing, malformed, unknown or expired token
+# (FIELD-NOTES): two keys only, and the same words whatever the cause.
+UNAUTHORIZED_MESSAGE = "Authorization Header is missing or not in correct format"
+
+
 def _authenticate(state, request):
     header = request.headers.get("Authorization") or ""
     scheme, _space, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "Unauthorized", "Full authentication is required to access this resource",
-                       "Log in with POST /v1/tokens and send the access token as a Bearer token",
+        raise ApiError(401, "Unauthorized", UNAUTHORIZED_MESSAGE, bare=True,
                        headers={"WWW-Authenticate": 'Bearer realm="sddc-manager"'})
     principal = state.tokens.principal(token.strip())
     if principal is None:
-        raise ApiError(401, "Unauthorized", "The access token is invalid or has expired",
-                       "Refresh the access token or log in again",
+        raise ApiError(401, "Unauthorized", UNAUTHORIZED_MESSAGE, bare=True,
                        headers={"WWW-Authenticate": 'Bearer realm="sddc-manager", error="invalid_token"'})
     return principal
 
@@ -134,7 +138,8 @@ def refresh(state, request, _params, _principal):
         raise ApiError(404, "REFRESH_TOKEN_NOT_FOUND", "The refresh token is unknown, revoked or expired",
                        "Log in again with POST /v1/tokens")
     state.metrics.bump("refreshes")
-    return Response(200, token)
+    # The spec's answer is a JSON string; ``refresh_answer: text`` sends it unquoted.
+    return Response(200, token, text=state.scenario.refresh_answer == "text")
 
 
 def revoke(state, request, _params, _principal):
@@ -150,7 +155,7 @@ def list_tasks(state, request, _params, _principal):
     limit = _limit(request)
     with state.lock:
         tasks = state.all_tasks()
-        elements = [t.credentials_view() for t in (tasks if limit is None else tasks[:limit])]
+        elements = [t.read_view() for t in (tasks if limit is None else tasks[:limit])]
     total = len(tasks)
     page = limit if limit is not None else total
     return Response(200, {
@@ -187,7 +192,7 @@ def get_task(state, _request, params, _principal):
         task = state.task(params["id"])
         if task is None:
             raise _not_found(state, params["id"])
-        return Response(200, task.credentials_view())
+        return Response(200, task.read_view())
 
 
 def resource_credentials(state, _request, params, _principal):
@@ -199,19 +204,31 @@ def resource_credentials(state, _request, params, _principal):
 
 
 def retry_task(state, request, params, principal):
+    release = state.scenario.release
     try:
         _require_change_role(principal, "retry")
-        body = _json(request, "PASSWORD_MANAGER_INVALID_REQUEST_BODY")
+        # The 4.x/5.0 pages make the body optional: none retries with the task's own spec.
+        omitted = not request.body.strip() and release in vocab.RETRY_BODY_OPTIONAL
+        body = None if omitted else _json(request, "PASSWORD_MANAGER_INVALID_REQUEST_BODY")
         with state.lock:
             task = state.task(params["id"])
             if task is None:
                 raise _not_found(state, params["id"])
             if not task.is_retryable:
-                raise ApiError(400, "PASSWORD_MANAGER_TASK_NOT_RETRYABLE",
-                               "Credentials task %s is %s; only a FAILED task can be retried" % (task.id, task.status),
+                superseded = getattr(task, "superseded_by", None)
+                if superseded:
+                    message = "Credentials task %s was retried as task %s" % (task.id, superseded)
+                else:
+                    message = "Credentials task %s is %s; only a FAILED task can be retried" % (task.id, task.status)
+                raise ApiError(400, "PASSWORD_MANAGER_TASK_NOT_RETRYABLE", message,
                                "Wait for a running task to finish; a finished or cancelled task cannot be retried",
                                arguments=[task.id, task.status])
-            passwords, policy = validate_update_spec(body, task)
+            if omitted:
+                passwords, policy = {}, None
+            else:
+                passwords, policy = validate_update_spec(body, task, vocab.RESOURCE_TYPES_BY_RELEASE[release])
+            if task.retry_new_id:
+                state.move_to_new_id(task)
             task.retry(state.clock.now(), passwords, policy)
             task.advance(state.clock.now())
             view = task.generic_view()
@@ -219,8 +236,8 @@ def retry_task(state, request, params, principal):
         state.metrics.bump("patches_rejected")
         raise
     state.metrics.bump("patches_accepted")
-    state.metrics.retried(task.id)
-    return Response(202, view)
+    state.metrics.retried(params["id"])
+    return Response(vocab.WRITE_STATUS[release], view)
 
 
 def cancel_task(state, _request, params, principal):
@@ -230,17 +247,21 @@ def cancel_task(state, _request, params, principal):
             task = state.task(params["id"])
             if task is None:
                 raise _not_found(state, params["id"])
-            if task.status != "FAILED":
-                raise ApiError(400, "PASSWORD_MANAGER_TASK_NOT_CANCELLABLE",
-                               "Credentials task %s is %s; only a FAILED task can be cancelled"
-                               % (task.id, task.status), arguments=[task.id, task.status])
+            if not task.is_cancellable:
+                superseded = getattr(task, "superseded_by", None)
+                if superseded:
+                    message = "Credentials task %s was retried as task %s" % (task.id, superseded)
+                else:
+                    message = "Credentials task %s is %s; only a FAILED task can be cancelled" % (task.id, task.status)
+                raise ApiError(400, "PASSWORD_MANAGER_TASK_NOT_CANCELLABLE", message,
+                               arguments=[task.id, task.status])
             task.cancel(state.clock.now())
             view = task.generic_view()
     except ApiError:
         state.metrics.bump("deletes_rejected")
         raise
     state.metrics.bump("deletes_accepted")
-    return Response(202, view)
+    return Response(vocab.WRITE_STATUS[state.scenario.release], view)
 
 
 def _require_change_role(principal, action):
@@ -257,7 +278,7 @@ def generic_task(state, _request, params, _principal):
         task = state.task(params["id"])
         if task is None:
             raise ApiError(404, "TASK_NOT_FOUND", "Task %s was not found" % params["id"], arguments=[params["id"]])
-        return Response(200, task.generic_view())
+        return Response(200, task.read_generic_view())
 
 
 ROUTES = [

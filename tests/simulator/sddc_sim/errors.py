@@ -7,11 +7,13 @@ simulator always fills the list/dict members (``arguments``, ``context``,
 
 from __future__ import annotations
 
+from . import vocab
+
 
 class ApiError(Exception):
     """Raised by an endpoint to answer with an ``Error`` body."""
 
-    def __init__(self, status, error_code, message, remediation=None, arguments=None, headers=None):
+    def __init__(self, status, error_code, message, remediation=None, arguments=None, headers=None, bare=False):
         super().__init__(message)
         self.status = status
         self.error_code = error_code
@@ -19,15 +21,22 @@ class ApiError(Exception):
         self.remediation = remediation
         self.arguments = list(arguments or [])
         self.headers = dict(headers or {})
+        # bare: only errorCode and message, as the 401 of a missing or expired token.
+        self.bare = bare
 
-    def body(self, reference_token):
-        return error_object(
+    def body(self, reference_token, release=vocab.DEFAULT_RELEASE):
+        if self.bare:
+            return {"errorCode": self.error_code, "message": self.message}
+        error = error_object(
             self.error_code,
             self.message,
             remediation=self.remediation,
             reference_token=reference_token,
             arguments=self.arguments,
         )
+        if release in vocab.NOTIFICATION_RELEASES:
+            error["notifications"] = [notification(self.message, "The request was not carried out", self.remediation)]
+        return error
 
 
 def error_object(error_code, message, remediation=None, reference_token=None,
@@ -57,3 +66,11 @@ def bad_request(error_code, message, remediation=None, field=None):
 
 class ScenarioError(ValueError):
     """A scenario (or a control-endpoint body) breaks the schema; the message says where."""
+
+
+def notification(message, impact, remediation=None, severity="ERROR", link=None):
+    """One 9.1 ``Error.notifications`` entry, with the remediation and a knowledge-base link."""
+    remediations = []
+    if remediation:
+        remediations.append({"message": remediation, "link": link or vocab.KB_LINK})
+    return {"severity": severity, "message": message, "impactMessage": impact, "remediations": remediations}

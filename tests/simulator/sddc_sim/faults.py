@@ -16,7 +16,9 @@ import threading
 from .errors import ScenarioError
 from .schema import MAX_SECONDS, Fields
 
-KINDS = ("http_error", "rate_limit", "reset", "lost_reply", "slow")
+KINDS = ("http_error", "rate_limit", "reset", "lost_reply", "slow", "empty_answer")
+# empty_answer: statuses a write may answer with when a proxy drops the body.
+EMPTY_ANSWER_STATUSES = (200, 202, 204)
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
 BODIES = ("json", "html", "empty")
 # rst: abortive close (the client sees "connection reset");
@@ -30,6 +32,7 @@ _KIND_KEYS = {
     "reset": ("mode",),
     "lost_reply": ("mode",),
     "slow": ("delay",),
+    "empty_answer": ("status",),
 }
 
 
@@ -62,6 +65,8 @@ def _parse_rule(item, where):
                                          non_negative=True)
     elif kind in ("reset", "lost_reply"):
         rule["mode"] = fields.get("mode", str, "rst", choices=DROP_MODES)
+    elif kind == "empty_answer":
+        rule["status"] = fields.get("status", int, 202, choices=EMPTY_ANSWER_STATUSES)
     else:
         rule["delay"] = fields.get("delay", "number", positive=True, maximum=MAX_SECONDS)
     return rule

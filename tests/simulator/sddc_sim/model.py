@@ -14,13 +14,14 @@ Callers hold the state lock; these objects have none of their own.
 
 from __future__ import annotations
 
+import copy
 import random
 import string
 import uuid
 
 from . import vocab
 from .clock import iso
-from .errors import error_object
+from .errors import error_object, notification
 
 _VERB = {"UPDATE": "update", "ROTATE": "rotate", "REMEDIATE": "remediate",
          "UPDATE_AUTO_ROTATE_POLICY": "update the auto-rotate policy of"}
@@ -95,13 +96,18 @@ class SubTask:
         self.completed = None
         self.old_password = None
         self.new_password = None
+        # Dependent sub-tasks of the current run: {"id", "status", "errors"}.
+        self.dependents = []
 
     def key(self):
         return (self.resource.id, self.credential.username, self.credential.credential_type)
 
 
 class CredentialsTask:
-    def __init__(self, spec, rng, seed, created, now):
+    def __init__(self, spec, rng, seed, created, now, settings=None):
+        # ``settings``: the scenario (release, generic status wording).
+        self.settings = settings
+        self.release = settings.release if settings is not None else vocab.DEFAULT_RELEASE
         self.id = spec["id"] or new_uuid(rng)
         self.name = spec["name"]
         self.type = spec["type"]
@@ -119,6 +125,10 @@ class CredentialsTask:
         self.runs = 0
         self.auto_rotate_policy = None
         self.seq = 0  # insertion order, set by the state; breaks timestamp ties
+        self.stale_reads = spec.get("stale_reads", 0)
+        self.retry_new_id = spec.get("retry_new_id", False)
+        self.former_ids = []
+        self._stale = None
         self._seed = seed
         self._run = None
         self._begin(spec, now)
@@ -133,9 +143,10 @@ class CredentialsTask:
             start = now if status == "PENDING" else now - self.pending_seconds
             self._start(start, self._next_outcome(), {}, self.run_seconds)
             return
-        history = {"status": "SUCCESSFUL" if status == "SUCCESSFUL" else "FAILED", "errors": spec["errors"] or []}
-        if status == "INCONSISTENT":
-            history["status"] = "INCONSISTENT"
+        history = spec.get("initial") or {"status": status, "errors": spec["errors"]}
+        if status == "USER_CANCELLED":
+            # Only a FAILED task can be cancelled: a failed run, then the cancel.
+            history = dict(history, status="FAILED")
         if self.run_seconds is not None:
             duration = self.run_seconds
         else:
@@ -143,7 +154,7 @@ class CredentialsTask:
         self._start(self.created, history, {}, duration)
         self.advance(self.created + duration)
         if status == "USER_CANCELLED":
-            self.cancel(self.completed)
+            self.cancel(self.created + duration if history.get("completion_timestamp", True) else None)
 
     def advance(self, now):
         """Bring status and sub-tasks up to date with the clock."""
@@ -163,6 +174,10 @@ class CredentialsTask:
 
     def retry(self, now, passwords, policy):
         """Start a new run after an accepted PATCH; ``passwords`` maps sub-task key -> password."""
+        if self.stale_reads:
+            # Reads right after the retry may still show the state before it.
+            self._stale = {"left": self.stale_reads, "credentials": copy.deepcopy(self.credentials_view()),
+                           "generic": copy.deepcopy(self.generic_view())}
         self.retries += 1
         if policy is not None:
             self.auto_rotate_policy = policy
@@ -180,7 +195,7 @@ class CredentialsTask:
 
     def _start(self, start, outcome, passwords, duration):
         rng = random.Random("%s:%s:run:%d" % (self._seed, self.id, self.runs))
-        task_errors, subtask_errors = self._materialize_errors(outcome, rng)
+        task_errors, subtask_errors, dependents = self._materialize_errors(outcome, rng)
         self.status = "PENDING"
         self.errors = []
         self.completed = None
@@ -188,6 +203,7 @@ class CredentialsTask:
             credential = subtask.credential
             subtask.status = "PENDING"
             subtask.errors = []
+            subtask.dependents = []
             subtask.created = start
             subtask.completed = None
             if self.type == "UPDATE_AUTO_ROTATE_POLICY":
@@ -199,8 +215,12 @@ class CredentialsTask:
                 else:
                     subtask.new_password = passwords.get(subtask.key(), credential.new_password)
                     credential.new_password = subtask.new_password
+        failing = set(subtask_errors) | set(dependents) | set(outcome.get("failing_subtasks") or ())
         self._run = {"start": start, "duration": duration, "status": outcome["status"],
-                     "task_errors": task_errors, "subtask_errors": subtask_errors}
+                     "subtask_status": outcome.get("subtask_status") or outcome["status"],
+                     "completion_timestamp": outcome.get("completion_timestamp", True),
+                     "task_errors": task_errors, "subtask_errors": subtask_errors,
+                     "dependents": dependents, "failing": failing}
 
     def _advance_subtask(self, index, subtask, now, run):
         if run["duration"] is None:
@@ -214,9 +234,14 @@ class CredentialsTask:
         elif now < ends:
             subtask.status = "IN_PROGRESS"
         else:
-            errors = run["subtask_errors"].get(index)
-            subtask.status = run["status"] if errors else "SUCCESSFUL"
-            subtask.errors = errors or []
+            if index in run["failing"]:
+                subtask.status = run["subtask_status"]
+                subtask.errors = run["subtask_errors"].get(index, [])
+                subtask.dependents = [dict(d, status=run["subtask_status"])
+                                      for d in run["dependents"].get(index, [])]
+            else:
+                subtask.status = "SUCCESSFUL"
+                subtask.errors = []
             subtask.completed = ends
 
     def _finish(self, run):
@@ -228,15 +253,24 @@ class CredentialsTask:
                 subtask.credential.password = subtask.new_password
         self.status = run["status"]
         self.errors = run["task_errors"]
-        self.completed = end
+        # completionTimestamp is optional in the spec: a run may end without one.
+        self.completed = end if run["completion_timestamp"] else None
         self._run = None
 
     def _materialize_errors(self, outcome, rng):
-        """Turn scripted error entries into API ``Error`` objects, filling defaults."""
+        """Turn scripted error entries into API ``Error`` objects, filling defaults.
+
+        Returns task-level errors, ``{index: [Error]}`` for sub-tasks and
+        ``{index: [{"id", "errors"}]}`` for dependent sub-tasks.  Without
+        ``errors`` a non-quiet end fails sub-task 0 with a default error; an
+        empty list (``errors: none``) means no error anywhere.
+        """
         if outcome["status"] == "SUCCESSFUL":
-            return [], {}
-        entries = outcome["errors"] or [{"subtask": 0}]
-        task_errors, subtask_errors = [], {}
+            return [], {}, {}
+        entries = outcome["errors"]
+        if entries is None:
+            entries = [] if outcome["status"] in vocab.QUIET_END_STATUSES else [{"subtask": 0}]
+        task_errors, subtask_errors, dependents = [], {}, {}
         for entry in entries:
             index = entry.get("subtask")
             subtask = self.subtasks[index if index is not None else 0]
@@ -255,17 +289,59 @@ class CredentialsTask:
                 nested_errors=entry.get("nestedErrors"),
                 error_type=entry.get("errorType"),
             )
+            self._add_notifications(error, entry, None if index is None else subtask)
             if index is None:
                 task_errors.append(error)
+            elif entry.get("dependent"):
+                dependents.setdefault(index, []).append({"id": new_uuid(rng), "errors": [error]})
             else:
                 subtask_errors.setdefault(index, []).append(error)
-        return task_errors, subtask_errors
+        return task_errors, subtask_errors, dependents
+
+    def _add_notifications(self, error, entry, subtask):
+        """9.1's ``Error.notifications``: as scripted, else one ERROR derived from the error."""
+        if self.release not in vocab.NOTIFICATION_RELEASES:
+            return
+        if entry.get("notifications") is not None:
+            error["notifications"] = copy.deepcopy(entry["notifications"])
+            return
+        if subtask is None:
+            impact = "Credentials task %s did not complete: the passwords it names may be unchanged" % self.id
+        else:
+            impact = "The %s password of %s on %s may be unchanged" % (
+                subtask.credential.credential_type, subtask.credential.username, subtask.resource.name)
+        error["notifications"] = [notification(error["message"], impact, error.get("remediationMessage"))]
 
     # -- views --------------------------------------------------------------
 
     @property
     def is_retryable(self):
         return self.status == "FAILED"
+
+    @property
+    def is_cancellable(self):
+        return self.status == "FAILED"
+
+    def read_view(self):
+        """The ``CredentialsTask`` a GET answers (single or listed): maybe the stale one."""
+        return self._read("credentials") or self.credentials_view()
+
+    def read_generic_view(self):
+        return self._read("generic") or self.generic_view()
+
+    def _read(self, which):
+        stale = self._stale
+        if stale is None:
+            return None
+        stale["left"] -= 1
+        if stale["left"] <= 0:
+            self._stale = None
+        return copy.deepcopy(stale[which])
+
+    def new_id(self):
+        """The id an accepted retry moves the task to (``retry_new_id``)."""
+        rng = random.Random("%s:%s:new-id:%d" % (self._seed, self.id, self.runs))
+        return new_uuid(rng)
 
     def credentials_view(self):
         """The spec's ``CredentialsTask``."""
@@ -295,7 +371,7 @@ class CredentialsTask:
             "entityType": subtask.resource.type,
             "username": subtask.credential.username,
             "credentialType": subtask.credential.credential_type,
-            "dependentSubTasks": [],
+            "dependentSubTasks": [self._dependent_view(subtask, d) for d in subtask.dependents],
         }
         if subtask.completed is not None:
             view["completionTimestamp"] = iso(subtask.completed)
@@ -305,37 +381,96 @@ class CredentialsTask:
             view["newPassword"] = subtask.new_password
         return view
 
+    def _dependent_view(self, subtask, dependent):
+        # A dependent sub-task works on the same credential (e.g. the services
+        # that use it), so it carries the same passwords: a client must hide them too.
+        view = self._dependent_base(subtask, dependent)
+        if subtask.old_password is not None:
+            view["oldPassword"] = subtask.old_password
+        if subtask.new_password is not None:
+            view["newPassword"] = subtask.new_password
+        return view
+
+    @staticmethod
+    def _dependent_name(subtask):
+        return "Apply the new %s password of %s to the services on %s that use it" % (
+            subtask.credential.credential_type, subtask.credential.username, subtask.resource.name)
+
+    def _dependent_base(self, subtask, dependent):
+        view = {
+            "id": dependent["id"],
+            "resourceName": subtask.resource.name,
+            "name": self._dependent_name(subtask),
+            "description": self._dependent_name(subtask),
+            "creationTimestamp": iso(subtask.created),
+            "status": dependent["status"],
+            "errors": dependent["errors"],
+            "entityType": subtask.resource.type,
+            "username": subtask.credential.username,
+            "credentialType": subtask.credential.credential_type,
+            "dependentSubTasks": [],
+        }
+        if subtask.completed is not None:
+            view["completionTimestamp"] = iso(subtask.completed)
+        return view
+
     def generic_view(self):
         """The spec's generic ``Task`` (``GET /v1/tasks/{id}`` and the 202 answers)."""
         view = {
             "id": self.id,
             "name": self.name,
             "type": "CREDENTIALS_" + self.type,
-            "status": vocab.GENERIC_STATUS[self.status],
+            "status": self._generic_status(),
             "creationTimestamp": iso(self.created),
             # The generic view gathers every error, task-level first.
-            "errors": self.errors + [e for s in self.subtasks for e in s.errors],
+            "errors": self.errors + [e for s in self.subtasks
+                                     for e in s.errors + [e for d in s.dependents for e in d["errors"]]],
             "resources": [r.ref() for r in self.resources],
             "subTasks": [self._generic_subtask_view(s) for s in self.subtasks],
             "isRetryable": self.is_retryable,
-            "isCancellable": self.is_retryable,
+            "isCancellable": self.is_cancellable,
         }
         if self.completed is not None:
             view["completionTimestamp"] = iso(self.completed)
-        if self.status in ("SUCCESSFUL", "USER_CANCELLED"):
+        if self.status in vocab.RESOLVED_STATUSES:
             view["resolutionStatus"] = "RESOLVED"
-        elif self.status in ("FAILED", "INCONSISTENT"):
+        elif self.status not in vocab.RUNNING:
             view["resolutionStatus"] = "UNRESOLVED"
         return view
+
+    def _generic_status(self):
+        case = self.settings.generic_case if self.settings is not None else "title"
+        if self.status == "PENDING" and self.settings is not None and self.settings.generic_queued:
+            return vocab.GENERIC_QUEUED[case]
+        if self.status == "TIMED_OUT" and self.release == "9.1":
+            return vocab.GENERIC_TIMED_OUT[case]
+        table = vocab.GENERIC_STATUS if case == "title" else vocab.GENERIC_STATUS_UPPER
+        return table.get(self.status, self.status)
 
     def _generic_subtask_view(self, subtask):
         view = {
             "name": subtask.name,
             "type": "CREDENTIALS_%s_%s" % (self.type, subtask.credential.credential_type),
             "description": subtask.description,
-            "status": vocab.GENERIC_SUBTASK_STATUS[subtask.status],
+            "status": vocab.GENERIC_SUBTASK_STATUS.get(subtask.status, subtask.status),
             "creationTimestamp": iso(subtask.created),
             "errors": subtask.errors,
+            "resources": [subtask.resource.ref()],
+        }
+        if subtask.completed is not None:
+            view["completionTimestamp"] = iso(subtask.completed)
+        if subtask.dependents:
+            view["subTasks"] = [self._generic_dependent_view(subtask, d) for d in subtask.dependents]
+        return view
+
+    def _generic_dependent_view(self, subtask, dependent):
+        view = {
+            "name": self._dependent_name(subtask),
+            "type": "CREDENTIALS_%s_%s_DEPENDENT" % (self.type, subtask.credential.credential_type),
+            "description": self._dependent_name(subtask),
+            "status": vocab.GENERIC_SUBTASK_STATUS.get(dependent["status"], dependent["status"]),
+            "creationTimestamp": iso(subtask.created),
+            "errors": dependent["errors"],
             "resources": [subtask.resource.ref()],
         }
         if subtask.completed is not None:
@@ -377,6 +512,8 @@ class CredentialsTask:
             "retries": self.retries,
             "running": self._run is not None,
             "next_outcome": self.outcomes[min(self.runs, len(self.outcomes) - 1)]["status"],
+            "stale_reads_left": self._stale["left"] if self._stale else 0,
+            "former_ids": list(self.former_ids),
             "auto_rotate_policy": self.auto_rotate_policy,
             "resources": [{
                 "name": r.name, "id": r.id, "type": r.type, "fqdn": r.fqdn,
@@ -387,3 +524,44 @@ class CredentialsTask:
             } for r in self.resources],
             "subtasks": [self._subtask_view(s) for s in self.subtasks],
         }
+
+
+class SupersededTask:
+    """What an old task id keeps answering after a retry moved the task to a new id.
+
+    ``retry_new_id`` is a guess (no source shows the id changing): the old id
+    keeps its last state for reads, and refuses retry and cancel.
+    """
+
+    is_retryable = False
+    is_cancellable = False
+
+    def __init__(self, task, new_id):
+        self.id = task.id
+        self.type = task.type
+        self.status = task.status
+        self.created = task.created
+        self.seq = task.seq
+        self.superseded_by = new_id
+        self._credentials = copy.deepcopy(task.credentials_view())
+        self._generic = copy.deepcopy(task.generic_view())
+        self._resources = copy.deepcopy(task.resource_credentials())
+
+    def advance(self, now):
+        pass
+
+    def credentials_view(self):
+        return copy.deepcopy(self._credentials)
+
+    def generic_view(self):
+        return copy.deepcopy(self._generic)
+
+    read_view = credentials_view
+    read_generic_view = generic_view
+
+    def resource_credentials(self):
+        return copy.deepcopy(self._resources)
+
+    def internal_view(self):
+        return {"id": self.id, "type": self.type, "status": self.status, "created": iso(self.created),
+                "superseded_by": self.superseded_by, "retries": 0, "runs": 0}

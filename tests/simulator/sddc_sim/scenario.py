@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 
 import yaml
 
@@ -22,13 +23,23 @@ from .schema import MAX_SECONDS, Fields
 
 EARLIEST, LATEST = 0.0, parse_iso("2999-12-31T00:00:00Z")
 MAX_GENERATED = 100000  # tasks per generate entry; each costs memory
-SCENARIO_KEYS = ("seed", "users", "tokens", "latency", "not_found_status", "tasks", "faults")
+SCENARIO_KEYS = ("seed", "users", "tokens", "latency", "not_found_status", "tasks", "faults",
+                 "release", "stale_reads", "generic_status")
 LATENCY_KINDS = ("login", "refresh", "revoke", "get", "patch", "delete")
-OUTCOME_STATUSES = ("SUCCESSFUL", "FAILED", "INCONSISTENT")
+OUTCOME_STATUSES = vocab.END_STATUSES
+REFRESH_ANSWERS = ("json", "text")
 # Keys of an error entry mirror the API's Error object (camelCase), plus
-# ``subtask`` saying which sub-task carries it (absent: the task itself).
-ERROR_KEYS = ("subtask", "errorCode", "errorType", "message", "remediationMessage",
-              "referenceToken", "arguments", "context", "causes", "nestedErrors")
+# ``subtask`` saying which sub-task carries it (absent: the task itself) and
+# ``dependent`` (the error sits on a dependent sub-task of that sub-task).
+ERROR_KEYS = ("subtask", "dependent", "errorCode", "errorType", "message", "remediationMessage",
+              "referenceToken", "arguments", "context", "causes", "nestedErrors", "notifications")
+# Keys that describe how a run ends; an outcome has them, and so does a task
+# for the state it is loaded in.
+END_KEYS = ("status_word", "errors", "completion_timestamp", "subtask_status", "failing_subtasks")
+# A status word a disagreeing server might send: letters, digits, "_" and spaces.
+_WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]{0,63}$")
+NO_ERRORS = "none"
+MAX_STALE_READS = 1000
 
 
 @dataclasses.dataclass
@@ -41,6 +52,11 @@ class Scenario:
     not_found_status: int = 404
     tasks: list = dataclasses.field(default_factory=list)
     faults: list = dataclasses.field(default_factory=list)
+    release: str = vocab.DEFAULT_RELEASE
+    stale_reads: int = 0
+    refresh_answer: str = "json"
+    generic_case: str = "title"
+    generic_queued: bool = False
 
 
 DEFAULT_USER = {"username": "administrator@vsphere.local", "password": "VMware1!VMware1!", "role": "ADMIN"}
@@ -66,8 +82,16 @@ def parse(data):
     fields = Fields(data, "scenario", SCENARIO_KEYS)
     scenario = Scenario()
     scenario.seed = fields.get("seed", int, 0)
+    scenario.release = _parse_release(fields.raw("release", vocab.DEFAULT_RELEASE))
+    scenario.stale_reads = fields.get("stale_reads", int, 0, non_negative=True, maximum=MAX_STALE_READS)
+    generic = Fields(fields.get("generic_status", dict, {}), "generic_status", ("case", "queued"))
+    scenario.generic_case = generic.get("case", str, "title", choices=vocab.GENERIC_CASES)
+    # 9.1 added QUEUED/Queued to the generic enum; it then stands for a PENDING run.
+    scenario.generic_queued = generic.get("queued", bool, scenario.release == "9.1")
     scenario.users = _parse_users(fields.get("users", list, [DEFAULT_USER]))
-    tokens = Fields(fields.get("tokens", dict, {}), "tokens", ("access_lifetime", "refresh_lifetime"))
+    tokens = Fields(fields.get("tokens", dict, {}), "tokens", ("access_lifetime", "refresh_lifetime",
+                                                              "refresh_answer"))
+    scenario.refresh_answer = tokens.get("refresh_answer", str, "json", choices=REFRESH_ANSWERS)
     scenario.access_lifetime = tokens.get("access_lifetime", "number", 3600.0, positive=True, maximum=MAX_SECONDS)
     scenario.refresh_lifetime = tokens.get("refresh_lifetime", "number", 86400.0, positive=True,
                                            maximum=MAX_SECONDS)
@@ -75,9 +99,21 @@ def parse(data):
     scenario.latency = {kind: latency.get(kind, "number", 0.0, non_negative=True, maximum=MAX_SECONDS)
                         for kind in LATENCY_KINDS}
     scenario.not_found_status = fields.get("not_found_status", int, 404, choices=(400, 404))
-    scenario.tasks = parse_tasks(fields.get("tasks", list, []))
+    scenario.tasks = parse_tasks(fields.get("tasks", list, []), release=scenario.release,
+                                 stale_reads=scenario.stale_reads)
     scenario.faults = parse_faults(fields.get("faults", list, []))
     return scenario
+
+
+def _parse_release(value):
+    # YAML reads an unquoted 9.1 as a number; accept it as the release it names.
+    if isinstance(value, float):
+        value = "%.1f" % value
+    elif isinstance(value, int) and not isinstance(value, bool):
+        value = "%d.0" % value
+    if value not in vocab.RELEASES:
+        raise ScenarioError("scenario.release: %r is not one of %s" % (value, ", ".join(vocab.RELEASES)))
+    return value
 
 
 def _parse_users(items):
@@ -97,19 +133,24 @@ def _parse_users(items):
     return users
 
 
-def parse_tasks(items, where="tasks"):
-    """Normalise a ``tasks`` list; ``generate`` entries expand into many tasks."""
+def parse_tasks(items, where="tasks", release=vocab.DEFAULT_RELEASE, stale_reads=0):
+    """Normalise a ``tasks`` list; ``generate`` entries expand into many tasks.
+
+    ``release`` decides whether error entries may carry ``notifications``;
+    ``stale_reads`` is the scenario's default for the tasks' own key.
+    """
     if not isinstance(items, list):
         raise ScenarioError("%s: expected a list" % where)
+    context = {"release": release, "stale_reads": stale_reads}
     tasks, names_used = [], {}
     for index, item in enumerate(items):
         here = "%s[%d]" % (where, index)
         if isinstance(item, dict) and "generate" in item:
             if len(item) != 1:
                 raise ScenarioError("%s: a generate entry holds only the 'generate' key" % here)
-            tasks.extend(_generate(item["generate"], here + ".generate", names_used))
+            tasks.extend(_generate(item["generate"], here + ".generate", names_used, context))
         else:
-            tasks.append(_parse_task(item, here))
+            tasks.append(_parse_task(item, here, context))
     ids = [task["id"] for task in tasks if task["id"] is not None]
     if len(ids) != len(set(ids)):
         raise ScenarioError("%s: task ids must be unique" % where)
@@ -117,19 +158,19 @@ def parse_tasks(items, where="tasks"):
 
 
 _TASK_KEYS = ("id", "name", "type", "status", "created", "run_seconds", "pending_seconds",
-              "outcomes", "resources", "errors", "auto_rotate")
+              "outcomes", "resources", "errors", "auto_rotate", "stale_reads", "retry_new_id") + END_KEYS
 
 
-def _parse_task(item, where):
+def _parse_task(item, where, context):
     fields = Fields(item, where, _TASK_KEYS)
     task_type = fields.get("type", str, choices=vocab.TASK_TYPES)
     resources = [_parse_resource(res, "%s.resources[%d]" % (where, i))
                  for i, res in enumerate(fields.get("resources", list, nonempty=True))]
-    return _task_common(fields, where, task_type, resources, task_id=fields.get("id", str, None),
+    return _task_common(fields, where, task_type, resources, context, task_id=fields.get("id", str, None),
                         name=fields.get("name", str, None), created=fields.get("created", str, None))
 
 
-def _task_common(fields, where, task_type, resources, task_id, name, created):
+def _task_common(fields, where, task_type, resources, context, task_id, name, created):
     """Fields shared by hand-written and generated tasks."""
     n_subtasks = sum(len(res["credentials"]) for res in resources)
     run_seconds = fields.get("run_seconds", "number", 1.0, non_negative=True, nullable=True,
@@ -137,7 +178,6 @@ def _task_common(fields, where, task_type, resources, task_id, name, created):
     pending_seconds = fields.get("pending_seconds", "number", 0.0, non_negative=True, maximum=MAX_SECONDS)
     if run_seconds is not None and pending_seconds > run_seconds:
         raise ScenarioError("%s: pending_seconds must not exceed run_seconds" % where)
-    errors = fields.get("errors", list, None)
     if created is not None:
         try:
             created = parse_iso(created)
@@ -145,19 +185,25 @@ def _task_common(fields, where, task_type, resources, task_id, name, created):
             raise ScenarioError("%s.created: not an ISO-8601 timestamp: %s" % (where, exc)) from exc
         if not EARLIEST <= created <= LATEST:
             raise ScenarioError("%s.created: must lie between 1970 and 2999" % where)
+    # The state the task is loaded in: a running status, or how its last run ended.
+    initial = _parse_end(fields, where, n_subtasks, context, "FAILED", vocab.RUNNING + OUTCOME_STATUSES)
     return {
         "id": task_id,
         "name": name or vocab.TASK_NAMES[task_type],
         "type": task_type,
-        "status": fields.get("status", str, "FAILED", choices=vocab.TASK_STATUSES),
+        "status": initial["status"],
+        "initial": initial,
         "created": created,
         "run_seconds": run_seconds,
         "pending_seconds": pending_seconds,
         "outcomes": _parse_outcomes(fields.get("outcomes", list, ["SUCCESSFUL"], nonempty=True),
-                                    where + ".outcomes", n_subtasks),
+                                    where + ".outcomes", n_subtasks, context),
         "resources": resources,
-        "errors": None if errors is None else _parse_errors(errors, where + ".errors", n_subtasks),
+        "errors": initial["errors"],
         "auto_rotate": fields.get("auto_rotate", bool, False),
+        "stale_reads": fields.get("stale_reads", int, context["stale_reads"], non_negative=True,
+                                  maximum=MAX_STALE_READS),
+        "retry_new_id": fields.get("retry_new_id", bool, False),
     }
 
 
@@ -172,7 +218,7 @@ def _parse_resource(item, where):
     return {
         "name": name,
         "id": fields.get("id", str, None),
-        "type": fields.get("type", str, choices=vocab.RESOURCE_TYPES),
+        "type": fields.get("type", str, choices=vocab.ALL_RESOURCE_TYPES),
         "fqdn": fields.get("fqdn", str, name),
         "credentials": credentials,
     }
@@ -191,22 +237,67 @@ def _parse_credential(item, where):
     }
 
 
-def _parse_outcomes(items, where, n_subtasks):
+def _parse_outcomes(items, where, n_subtasks, context):
     outcomes = []
     for index, item in enumerate(items):
         here = "%s[%d]" % (where, index)
         if isinstance(item, str):
             item = {"status": item}
-        fields = Fields(item, here, ("status", "errors"))
-        status = fields.get("status", str, choices=OUTCOME_STATUSES)
-        errors = fields.get("errors", list, [])
-        if status == "SUCCESSFUL" and errors:
-            raise ScenarioError("%s: a SUCCESSFUL outcome carries no errors" % here)
-        outcomes.append({"status": status, "errors": _parse_errors(errors, here + ".errors", n_subtasks)})
+        fields = Fields(item, here, ("status",) + END_KEYS)
+        outcomes.append(_parse_end(fields, here, n_subtasks, context, None, OUTCOME_STATUSES))
     return outcomes
 
 
-def _parse_errors(items, where, n_subtasks):
+def _word(fields, key, where):
+    word = fields.get(key, str, None)
+    if word is not None and not _WORD.match(word):
+        raise ScenarioError("%s.%s: %r is not a status word (letters, digits, '_' and spaces, at most 64)"
+                            % (where, key, word))
+    return word
+
+
+def _parse_end(fields, where, n_subtasks, context, default_status, choices):
+    """How a run ends: ``status`` (or any ``status_word``) and the options of END_KEYS.
+
+    ``errors`` absent: a default error on sub-task 0 unless the end is quiet
+    (SUCCESSFUL, COMPLETED_WITH_WARNING); ``errors: none`` or ``[]``: no
+    error anywhere.
+    """
+    word = _word(fields, "status_word", where)
+    if word is not None:
+        if "status" in fields:
+            raise ScenarioError("%s: give status or status_word, not both" % where)
+        if word in vocab.RUNNING:
+            raise ScenarioError("%s.status_word: %s does not end a run; use run_seconds: null for a run "
+                                "that never ends" % (where, word))
+        status = word
+    else:
+        status = fields.get("status", str, default_status, choices=choices)
+    errors = fields.raw("errors")
+    if errors == NO_ERRORS:
+        errors = []
+    elif errors is not None and not isinstance(errors, list):
+        raise ScenarioError("%s.errors: expected a list or %r, got %r" % (where, NO_ERRORS, errors))
+    elif errors is not None:
+        errors = _parse_errors(errors, where + ".errors", n_subtasks, context)
+    # A task loaded SUCCESSFUL has always ignored its errors; an outcome is stricter.
+    if status == "SUCCESSFUL" and errors and default_status is None:
+        raise ScenarioError("%s: a SUCCESSFUL outcome carries no errors" % where)
+    failing = fields.get("failing_subtasks", list, [])
+    for index, value in enumerate(failing):
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n_subtasks:
+            raise ScenarioError("%s.failing_subtasks[%d]: expected a sub-task index from 0 to %d"
+                                % (where, index, n_subtasks - 1))
+    return {
+        "status": status,
+        "errors": errors,
+        "completion_timestamp": fields.get("completion_timestamp", bool, True),
+        "subtask_status": _word(fields, "subtask_status", where),
+        "failing_subtasks": sorted(set(failing)),
+    }
+
+
+def _parse_errors(items, where, n_subtasks, context):
     errors = []
     for index, item in enumerate(items):
         here = "%s[%d]" % (where, index)
@@ -215,8 +306,20 @@ def _parse_errors(items, where, n_subtasks):
         if subtask is not None and not 0 <= subtask < n_subtasks:
             raise ScenarioError("%s.subtask: %d is out of range (task has %d sub-tasks)"
                                 % (here, subtask, n_subtasks))
+        dependent = fields.get("dependent", bool, False)
+        if dependent and subtask is None:
+            raise ScenarioError("%s.dependent: needs subtask (the sub-task the dependent one hangs under)" % here)
+        notifications = fields.get("notifications", list, None)
+        if notifications is not None:
+            if context["release"] not in vocab.NOTIFICATION_RELEASES:
+                raise ScenarioError("%s.notifications: only release %s sends notifications (this scenario is %s)"
+                                    % (here, " and ".join(vocab.NOTIFICATION_RELEASES), context["release"]))
+            notifications = [_parse_notification(n, "%s.notifications[%d]" % (here, i))
+                             for i, n in enumerate(notifications)]
         errors.append({
             "subtask": subtask,
+            "dependent": dependent,
+            "notifications": notifications,
             "errorCode": fields.get("errorCode", str, None),
             "errorType": fields.get("errorType", str, None),
             "message": fields.get("message", str, None),
@@ -230,16 +333,34 @@ def _parse_errors(items, where, n_subtasks):
     return errors
 
 
+def _parse_notification(item, where):
+    fields = Fields(item, where, ("severity", "message", "impactMessage", "remediations"))
+    remediations = []
+    for index, entry in enumerate(fields.get("remediations", list, [])):
+        remedy = Fields(entry, "%s.remediations[%d]" % (where, index), ("message", "link"))
+        remediations.append({"message": remedy.get("message", str), "link": remedy.get("link", str)})
+    notification = {
+        "severity": fields.get("severity", str, "ERROR", choices=vocab.NOTIFICATION_SEVERITIES),
+        "message": fields.get("message", str),
+        "remediations": remediations,
+    }
+    impact = fields.get("impactMessage", str, None)
+    if impact is not None:
+        notification["impactMessage"] = impact
+    return notification
+
+
 _GENERATE_KEYS = ("count", "type", "status", "run_seconds", "pending_seconds", "resource_type",
-                  "resources_per_task", "outcomes", "errors", "auto_rotate")
+                  "resources_per_task", "outcomes", "errors", "auto_rotate", "stale_reads",
+                  "retry_new_id") + END_KEYS
 
 
-def _generate(item, where, names_used):
+def _generate(item, where, names_used, context):
     """Expand a bulk-generation entry (for benchmarks) into ``count`` task specs."""
     fields = Fields(item, where, _GENERATE_KEYS)
     count = fields.get("count", int, positive=True, maximum=MAX_GENERATED)
     task_type = fields.get("type", str, "ROTATE", choices=vocab.TASK_TYPES)
-    resource_type = fields.get("resource_type", str, "ESXI", choices=vocab.RESOURCE_TYPES)
+    resource_type = fields.get("resource_type", str, "ESXI", choices=vocab.ALL_RESOURCE_TYPES)
     per_task = fields.get("resources_per_task", int, 1, positive=True)
     username, credential_type, account_type = vocab.DEFAULT_ACCOUNT[resource_type]
     prefix = resource_type.lower().replace("_", "-")
@@ -255,5 +376,5 @@ def _generate(item, where, names_used):
                 "credentials": [{"credential_type": credential_type, "account_type": account_type,
                                  "username": username, "password": None, "new_password": None}],
             })
-        tasks.append(_task_common(fields, where, task_type, resources, None, None, None))
+        tasks.append(_task_common(fields, where, task_type, resources, context, None, None, None))
     return tasks

@@ -26,6 +26,13 @@ class Fields:
         self._data = data
         self._where = where
 
+    def __contains__(self, key):
+        return key in self._data
+
+    def raw(self, key, default=None):
+        """The value as given, for keys whose type the caller checks itself."""
+        return self._data.get(key, default)
+
     def get(self, key, kind, default=_MISSING, choices=None, nullable=False,
             positive=False, non_negative=False, nonempty=False, maximum=None):
         where = "%s.%s" % (self._where, key)

@@ -107,6 +107,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             # The change is made; only the answer is lost.
             self._drop(fault["mode"])
             return None, kind
+        if kind == "empty_answer" and 200 <= response.status < 300:
+            # A proxy that drops the body of a write that went through.
+            return self._send(fault["status"], b"", None, {}), kind
         return self._send_response(response), kind
 
     @staticmethod
@@ -114,7 +117,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         try:
             return api.dispatch(state, request, route, params)
         except ApiError as exc:
-            return api.Response(exc.status, exc.body(state.reference_token()), exc.headers)
+            return api.Response(exc.status, exc.body(state.reference_token(), state.scenario.release), exc.headers)
         except Exception:  # noqa: BLE001 - a simulator bug must not look like an injected drop
             traceback.print_exc()
             return api.Response(500, error_object("INTERNAL_SERVER_ERROR", "Simulator error (see its stderr)",
@@ -175,6 +178,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _send_response(self, response):
         if response.status == 204 or response.payload is None:
             return self._send(response.status, b"", None, response.headers)
+        if response.text:
+            return self._send(response.status, str(response.payload).encode("utf-8"), "text/plain", response.headers)
         # A bare string payload (the refreshed access token) goes out as a JSON string.
         data = json.dumps(response.payload).encode("utf-8")
         return self._send(response.status, data, "application/json", response.headers)

@@ -16,7 +16,7 @@ import time
 from .clock import Clock, iso
 from .errors import ScenarioError
 from .faults import Faults
-from .model import CredentialsTask, reference_token
+from .model import CredentialsTask, SupersededTask, reference_token
 from .scenario import parse_tasks
 from .tokens import TokenStore
 
@@ -117,7 +117,7 @@ class SimState:
 
     def add_tasks(self, items):
         """Add tasks given in the scenario ``tasks`` schema; return their ids."""
-        specs = parse_tasks(items)
+        specs = parse_tasks(items, release=self.scenario.release, stale_reads=self.scenario.stale_reads)
         with self.lock:
             clashes = [s["id"] for s in specs if s["id"] in self.tasks]
             if clashes:
@@ -131,7 +131,7 @@ class SimState:
             # Without a ``created`` time, tasks are a second apart in list order
             # (later = newer), the last one a second before it was loaded.
             created = now - (len(specs) - index)
-            task = CredentialsTask(spec, self.rng, self.scenario.seed, created, now)
+            task = CredentialsTask(spec, self.rng, self.scenario.seed, created, now, self.scenario)
             if task.id in self.tasks:
                 raise ScenarioError("task id %s already exists" % task.id)
             task.seq = len(self.tasks)
@@ -153,6 +153,20 @@ class SimState:
             task.advance(now)
         # Newest first; equal timestamps: the later-added task first.
         return sorted(self.tasks.values(), key=lambda t: (-t.created, -t.seq))
+
+    def move_to_new_id(self, task):
+        """``retry_new_id``: the task goes on under a new id; the old id keeps its last state.
+
+        Caller holds ``lock`` and calls this before starting the new run.
+        """
+        new_id = task.new_id()
+        self.tasks[task.id] = SupersededTask(task, new_id)
+        task.former_ids.append(task.id)
+        task.id = new_id
+        # The moved task lists first among equal creation times.
+        task.seq = max(t.seq for t in self.tasks.values()) + 1
+        self.tasks[new_id] = task
+        return new_id
 
     def set_faults(self, rules):
         self.faults = Faults(rules, self.scenario.seed)

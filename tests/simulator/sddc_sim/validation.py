@@ -23,12 +23,13 @@ def _nonempty_string(value):
     return isinstance(value, str) and value.strip() != ""
 
 
-def validate_update_spec(body, task):
+def validate_update_spec(body, task, resource_types=vocab.RESOURCE_TYPES):
     """Check ``body`` against ``task``; return ``(passwords, policy)``.
 
     ``passwords`` maps each sub-task key ``(resourceId, username,
     credentialType)`` to the password given (UPDATE/REMEDIATE only);
     ``policy`` is the ``autoRotatePolicy`` of an UPDATE_AUTO_ROTATE_POLICY spec.
+    ``resource_types`` are those the scenario's release knows.
     """
     if not isinstance(body, dict):
         _fail("INVALID_REQUEST_BODY", "The request body must be a JSON object (CredentialsUpdateSpec)", "body")
@@ -38,7 +39,7 @@ def validate_update_spec(body, task):
         _fail("ELEMENTS_REQUIRED", "elements is required and must be a non-empty list", "elements")
     passwords = {}
     for index, element in enumerate(elements):
-        _check_element(element, "elements[%d]" % index, operation, task, passwords)
+        _check_element(element, "elements[%d]" % index, operation, task, passwords, resource_types)
     policy = _check_policy(body.get("autoRotatePolicy"), operation)
     _check_same_credentials(passwords, task)
     if operation not in ("UPDATE", "REMEDIATE"):
@@ -60,15 +61,15 @@ def _check_operation(body, task):
     return operation
 
 
-def _check_element(element, where, operation, task, passwords):
+def _check_element(element, where, operation, task, passwords, resource_types):
     if not isinstance(element, dict):
         _fail("INVALID_REQUEST_BODY", "%s must be a JSON object (ResourceCredentials)" % where, where)
     resource_type = element.get("resourceType")
     if not _nonempty_string(resource_type):
         _fail("RESOURCE_TYPE_REQUIRED", "%s.resourceType is required" % where, where + ".resourceType")
-    if resource_type not in vocab.RESOURCE_TYPES:
+    if resource_type not in resource_types:
         _fail("RESOURCE_TYPE_INVALID", "%s.resourceType %r is not one of %s" % (
-            where, resource_type, ", ".join(vocab.RESOURCE_TYPES)), where + ".resourceType")
+            where, resource_type, ", ".join(resource_types)), where + ".resourceType")
     name, rid = element.get("resourceName"), element.get("resourceId")
     if not _nonempty_string(name) and not _nonempty_string(rid):
         _fail("RESOURCE_REQUIRED", "%s needs resourceName or resourceId" % where, where + ".resourceName")
