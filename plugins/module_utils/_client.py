@@ -56,6 +56,8 @@ RETRYABLE_STATUS = frozenset([429, 502, 503, 504])
 TOKEN_REFRESH_MARGIN = 60
 # Answers to a token refresh that refuse the refresh token; any other failure says nothing about it.
 REFRESH_REFUSALS = frozenset([400, 401, 403, 404])
+# Failures that say the server cannot be reached at all: another request to it would fail the same way.
+UNREACHABLE = frozenset(["connection", "tls", "timeout"])
 
 
 class SddcManagerError(Exception):
@@ -83,6 +85,15 @@ class SddcManagerError(Exception):
         if self.error is not None:
             out["error"] = self.error
         return out
+
+
+class _Unauthorized(Exception):
+    """An HTTP 401 to an authenticated request, with the token that request sent."""
+
+    def __init__(self, error, token):
+        super(_Unauthorized, self).__init__(error.message)
+        self.error = error
+        self.token = token
 
 
 class AmbiguousWriteError(SddcManagerError):
@@ -166,6 +177,25 @@ _CERT_VERIFY = re.compile(r"certificate verify failed: (.+?)\.?\s*\(_ssl\.c:\d+\
 _NAME_MISMATCH = re.compile(r"mismatch|not valid for|doesn't match|does not match", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
+
+
+def _token_from_text(text):
+    """The access token in a refresh answer: a JSON string, or the bare token as text; None otherwise."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text.startswith('"'):
+        try:
+            text = json.loads(text)
+        except ValueError:
+            return None
+        if not isinstance(text, str):
+            return None
+        text = text.strip()
+    # A token is one word of printable characters; anything else (an HTML page, a JSON object) is not one.
+    if not text or any(c.isspace() or c in "{}<>\"'" for c in text):
+        return None
+    return text
 
 
 def _text_excerpt(text, limit=200):
@@ -299,17 +329,23 @@ class SddcManagerClient:
         return self.access_token, self.refresh_token
 
     def refresh(self):
-        """PATCH /v1/tokens/access-token/refresh; the answer is a bare JSON string."""
+        """PATCH /v1/tokens/access-token/refresh; the answer is the new access token.
+
+        The spec says a JSON string; some servers answer the bare token as text.  Both are taken, and no
+        part of the answer ever goes into an error message: it is a token.
+        """
         # Minting another access token changes nothing either: retried like a read.
-        body = self._send("PATCH", "/v1/tokens/access-token/refresh", payload=self.refresh_token,
-                          authenticated=False, read=True, own_tokens=True)
-        if not isinstance(body, str) or not body:
-            raise SddcManagerError("SDDC Manager answered the token refresh without a token.",
+        text = self._send("PATCH", "/v1/tokens/access-token/refresh", payload=self.refresh_token,
+                          authenticated=False, read=True, own_tokens=True, raw=True)
+        token = _token_from_text(text)
+        if token is None:
+            raise SddcManagerError("SDDC Manager answered the token refresh without a token it could use (the "
+                                   "answer is not shown: it may hold one).",
                                    kind="auth", url=self._url("/v1/tokens/access-token/refresh"))
         self.refreshes += 1
-        self.access_token = body
+        self.access_token = token
         self._secret(self.access_token, own_token=True)
-        return body
+        return token
 
     def revoke(self, refresh_token=None):
         """DELETE /v1/tokens/refresh-token: the refresh token can no longer mint access tokens."""
@@ -343,16 +379,17 @@ class SddcManagerClient:
                 self._early_renewal_failed = True
 
     def _renew(self, reason):
-        """Refresh once; fall back to a new login; otherwise explain what to give."""
+        """Refresh once; whenever that fails, log in again if we can; otherwise explain what to give."""
         refresh_error = None
         if self.refresh_token:
             try:
                 self.refresh()
                 return
             except SddcManagerError as exc:
-                if exc.status_code not in REFRESH_REFUSALS:
-                    # Unreachable, TLS, a 503 burst that outlasted the retries: the refresh token was not
-                    # refused, and a login would meet the same server.
+                if exc.kind in UNREACHABLE or (not self.has_credentials and exc.status_code not in REFRESH_REFUSALS):
+                    # A login would meet the same unreachable server; without credentials, a refresh that failed
+                    # for another reason than a refusal (a 503 burst that outlasted the retries, an answer without
+                    # a token) has its own reason to give.
                     raise
                 refresh_error = exc
         if self.has_credentials:
@@ -365,35 +402,44 @@ class SddcManagerClient:
             "password (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD) or a fresh access_token and "
             "refresh_token from the vcf.sddc_manager.token module." % (reason, hint), kind="auth", status_code=401)
 
+    def _renew_rejected(self, rejected):
+        """Renew after a 401 to ``rejected``, unless another thread already replaced that token."""
+        with self._auth_lock:
+            if self.access_token == rejected:
+                self._renew(reason="HTTP 401")
+
     # -- HTTP --------------------------------------------------------------------
 
     def _url(self, path):
         return self.base_url + path
 
     def request(self, method, path, payload=None, params=None):
-        """An authenticated call; reads are retried, writes are sent once."""
-        read = method.upper() == "GET"
-        self._ensure_token()
-        rejected = self.access_token
-        try:
-            return self._send(method, path, payload=payload, params=params, read=read)
-        except SddcManagerError as exc:
-            if exc.status_code != 401:
-                raise
-        # One renewal per call: a second 401 is a real refusal (wrong role, revoked user).
-        with self._auth_lock:
-            if self.access_token == rejected:
-                self._renew(reason="HTTP 401")
-        return self._send(method, path, payload=payload, params=params, read=read)
+        """An authenticated call; reads are retried, writes are sent once.
 
-    def _send(self, method, path, payload=None, params=None, authenticated=True, read=True, own_tokens=False):
+        Every attempt carries the session's current token, so a read retried after a backoff, or one that
+        waited while another thread renewed the token, never sends a token that was replaced meanwhile.  A 401
+        renews the token that attempt sent, once per call: a second 401 is a real refusal (wrong role, revoked
+        user).  A 401 means the write was not applied, so a write is sent again after a renewal too.
+        """
+        read = method.upper() == "GET"
+        renewed = False
+        while True:
+            try:
+                return self._send(method, path, payload=payload, params=params, read=read)
+            except _Unauthorized as exc:
+                if renewed:
+                    raise exc.error
+                self._renew_rejected(exc.token)
+                renewed = True
+
+    def _send(self, method, path, payload=None, params=None, authenticated=True, read=True, own_tokens=False,
+              raw=False):
         """One request, retried when it is a read.  ``own_tokens``: the answer holds the session's
-        tokens, which the caller registers itself (the token module must be able to return them)."""
+        tokens, which the caller registers itself (the token module must be able to return them).
+        ``raw``: return the answer's text as it is (token answers, whatever their form)."""
         url = self._url(path)
-        headers = {}
-        if authenticated:
-            headers["Authorization"] = "Bearer %s" % self.access_token
         data = None
+        headers = {}
         if payload is not None:
             data = json.dumps(payload)
             headers["Content-Type"] = "application/json"
@@ -402,6 +448,11 @@ class SddcManagerClient:
         attempt = 0
         while True:
             retry_after = None
+            token = None
+            if authenticated:
+                self._ensure_token()
+                token = self.access_token
+                headers["Authorization"] = "Bearer %s" % token
             try:
                 response = self.session.request(method, url, data=data, params=params, headers=headers,
                                                 timeout=self.timeout, verify=self.verify)
@@ -414,8 +465,12 @@ class SddcManagerClient:
                 outcome = failure
             else:
                 if response.status_code < 400:
+                    if raw:
+                        return response.text
                     return self._decode(response, register_secrets=not own_tokens)
-                outcome = self._http_failure(method, url, response)
+                outcome = self._http_failure(method, url, response, show_body=not own_tokens)
+                if authenticated and response.status_code == 401:
+                    raise _Unauthorized(outcome, token)
                 if not (read and response.status_code in RETRYABLE_STATUS):
                     raise outcome
                 retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
@@ -472,14 +527,18 @@ class SddcManagerClient:
             self._register_body_secrets(body)
         return body
 
-    def _http_failure(self, method, url, response):
+    def _http_failure(self, method, url, response, show_body=True):
         status = response.status_code
         where = "%s %s" % (method, url.replace(self.base_url, ""))
         try:
             body = response.json()
         except ValueError:
             body = None
-        if isinstance(body, dict):
+        if not show_body and not isinstance(body, dict):
+            # A token endpoint: a body that is not an SDDC Manager error may be a token; say nothing of it.
+            detail = "%s (the body is not shown)." % (response.reason or "no reason given")
+            error = None
+        elif isinstance(body, dict):
             self._register_body_secrets(body)
             detail = _error_sentence(body)
             error = redact(body)

@@ -11,7 +11,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _spec, _tasks, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
 
 
@@ -177,16 +177,24 @@ class SddcManagerModule(AnsibleModule):
         return clean
 
     def warn_unknown_statuses(self, tasks):
-        """Name the tasks whose status this collection does not know: they were waited for as still running."""
+        """Name the tasks whose status this collection does not know: never counted as a success."""
         for task in tasks:
-            if not _status.is_known(task.get("status")):
-                self.warn("Task %s has status %r, which this collection does not know; it was treated as still "
-                          "running. Check it in the SDDC Manager UI." % (task.get("id"), task.get("status")))
+            found = _verdict.verdict(task)
+            if found.state == _verdict.UNKNOWN:
+                self.warn(found.message)
+
+    def warn_resource_types(self, options):
+        for resource_type in _spec.unknown_resource_types(options):
+            self.warn("resource_type %s is not one this collection knows (from VCF 4.x to 9.1); it is sent as given "
+                      "and SDDC Manager will refuse it if your release does not have it." % resource_type)
 
     def describe_task(self, task):
         """The returned form of a task: redacted, plus what every caller would compute anyway."""
+        found = _verdict.verdict(task)
         out = self.redact(task)
-        out["normalized_status"] = _status.normalize(task.get("status"))
+        out["normalized_status"] = found.status
+        out["verdict"] = found.state
+        out["verdict_reason"] = found.reason
         out["resources"] = _tasks.resources_of(task)
-        out["failed_subtasks"] = self.redact(_tasks.failure_report(task))
+        out["failed_subtasks"] = self.redact(found.report)
         return out

@@ -9,10 +9,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 OPERATION_TYPES = ["UPDATE", "ROTATE", "REMEDIATE", "UPDATE_AUTO_ROTATE_POLICY"]
-# The credentials resource types of the API spec, then the other appliances SDDC Manager manages passwords of.
+# Resource types of every release from 4.x to 9.1: the 9.0.2 spec, then what 9.1 added, then the older
+# releases' appliances.  Tools that refuse anything else fall behind the next release, so an unknown type in
+# the API's own spelling is sent anyway (SDDC Manager validates it) with a warning.
 RESOURCE_TYPES = ["ESXI", "VCENTER", "PSC", "NSXT_MANAGER", "NSXT_EDGE", "NSX_ALB", "BACKUP",
-                  "SDDC_MANAGER", "VXRAIL_MANAGER", "VRSLCM", "WSA", "VRLI", "VROPS", "VRA"]
+                  "HCX_MANAGER", "VSP",
+                  "SDDC_MANAGER", "NSX_MANAGER", "NSX_CONTROLLER", "NSX_EDGE", "VXRAIL_MANAGER", "VRSLCM", "WSA",
+                  "VRLI", "VROPS", "VRA"]
+_API_WORD = re.compile(r"^[A-Z][A-Z0-9_]*$")
 CREDENTIAL_TYPES = ["SSO", "SSH", "API", "FTP", "AUDIT"]
 ACCOUNT_TYPES = ["USER", "SYSTEM", "SERVICE"]
 # Operations where the admin supplies the new password; the others must not carry one.
@@ -30,7 +37,7 @@ def spec_options():
             options=dict(
                 resource_name=dict(type="str"),
                 resource_id=dict(type="str"),
-                resource_type=dict(type="str", required=True, choices=RESOURCE_TYPES),
+                resource_type=dict(type="str", required=True),
                 credentials=dict(
                     type="list",
                     elements="dict",
@@ -76,6 +83,10 @@ def validate(options):
     for e_index, element in enumerate(elements or []):
         where = "elements[%d]" % e_index
         name = element.get("resource_name") or element.get("resource_id")
+        resource_type = element.get("resource_type") or ""
+        if resource_type.upper() not in RESOURCE_TYPES and not _API_WORD.match(resource_type):
+            problems.append("%s.resource_type %r is not a resource type: use one of %s, or another type your SDDC "
+                            "Manager release lists, in upper case." % (where, resource_type, ", ".join(RESOURCE_TYPES)))
         if not element.get("credentials"):
             problems.append("%s.credentials is empty: name at least one account of %s." % (where, name))
         for c_index, credential in enumerate(element.get("credentials") or []):
@@ -103,13 +114,22 @@ def validate(options):
     return problems
 
 
+def unknown_resource_types(options):
+    """Resource types in ``options`` that no release this collection knows has: sent as given, with a warning."""
+    return [e["resource_type"] for e in options.get("elements") or []
+            if e.get("resource_type") and e["resource_type"].upper() not in RESOURCE_TYPES]
+
+
 def can_rebuild(operation):
     """Whether the elements can be read back from the task (no passwords needed)."""
     return operation not in NEEDS_PASSWORD
 
 
 def _element_to_api(element, keep_passwords):
-    out = {"resourceType": element.get("resource_type"), "credentials": []}
+    resource_type = element.get("resource_type")
+    if resource_type and resource_type.upper() in RESOURCE_TYPES:
+        resource_type = resource_type.upper()  # the API spells them in upper case
+    out = {"resourceType": resource_type, "credentials": []}
     if element.get("resource_name"):
         out["resourceName"] = element["resource_name"]
     if element.get("resource_id"):

@@ -17,6 +17,7 @@ __metaclass__ = type
 import re
 
 PENDING = "PENDING"
+QUEUED = "QUEUED"
 IN_PROGRESS = "IN_PROGRESS"
 SUCCESSFUL = "SUCCESSFUL"
 FAILED = "FAILED"
@@ -25,15 +26,16 @@ CANCELLED = "CANCELLED"
 COMPLETED_WITH_WARNING = "COMPLETED_WITH_WARNING"
 SKIPPED = "SKIPPED"
 INCONSISTENT = "INCONSISTENT"
+TIMED_OUT = "TIMED_OUT"
 
-TERMINAL = frozenset(
-    [SUCCESSFUL, FAILED, USER_CANCELLED, CANCELLED, COMPLETED_WITH_WARNING, SKIPPED, INCONSISTENT]
-)
-RUNNING = frozenset([PENDING, IN_PROGRESS])
+# The credentials view (CredentialsTask) and the generic Task view of every release from 4.x to 9.1 together;
+# 9.1 added QUEUED and TIMED_OUT to the generic view.
+RUNNING = frozenset([PENDING, QUEUED, IN_PROGRESS])
 # Outcomes an operator counts as "the password operation went through".
 SUCCEEDED = frozenset([SUCCESSFUL, COMPLETED_WITH_WARNING])
 # Outcomes that need a person: the task did not apply and will not by itself.
-UNSUCCESSFUL = frozenset([FAILED, USER_CANCELLED, CANCELLED, INCONSISTENT, SKIPPED])
+UNSUCCESSFUL = frozenset([FAILED, USER_CANCELLED, CANCELLED, INCONSISTENT, SKIPPED, TIMED_OUT])
+TERMINAL = SUCCEEDED | UNSUCCESSFUL
 
 _FOLD = re.compile(r"[\s_\-]+")
 
@@ -62,9 +64,5 @@ def is_known(status):
     return normalize(status) in TERMINAL or normalize(status) in RUNNING
 
 
-def succeeded(status):
-    return normalize(status) in SUCCEEDED
-
-
-def unsuccessful(status):
-    return normalize(status) in UNSUCCESSFUL
+def is_running(status):
+    return normalize(status) in RUNNING

@@ -13,9 +13,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import time
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (
     AmbiguousWriteError,
     SddcManagerError,
@@ -37,6 +38,28 @@ def fetch_tasks(client, ids):
         # A task missing from the list (an older one past the server's page) is read by itself.
         found[task_id] = listed[task_id] if task_id in listed else get_task(client, task_id)
     return found
+
+
+_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
+
+
+def timestamp(text):
+    """Epoch seconds of an SDDC Manager timestamp (ISO-8601, ``Z`` or an offset, with or without fractions)."""
+    if not isinstance(text, str) or not text:
+        return None
+    value = text.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+0000"
+    elif len(value) > 19 and value[-3] == ":" and value[-6] in "+-":
+        value = value[:-3] + value[-2:]  # Python 3.6's %z wants +0000, not +00:00
+    elif len(value) == 19 or (len(value) > 19 and value[19] == "."):
+        value += "+0000"  # no zone: SDDC Manager means UTC
+    for fmt in _TIME_FORMATS:
+        try:
+            return datetime.datetime.strptime(value, fmt).timestamp()
+        except ValueError:
+            continue
+    return None
 
 
 def get_task(client, task_id):
@@ -74,78 +97,25 @@ def resources_of(task):
     return seen
 
 
-def failure_report(task):
-    """One entry per failed sub-task error: what an admin needs to fix and retry."""
-    report = []
-    for sub in task.get("subTasks") or []:
-        if _status.normalize(sub.get("status")) != _status.FAILED:
-            continue
-        errors = sub.get("errors") or [{}]
-        for error in errors:
-            report.append(_report_entry(task, sub, error))
-    if not report and _status.normalize(task.get("status")) == _status.FAILED:
-        for error in task.get("errors") or [{}]:
-            report.append(_report_entry(task, {}, error))
-    return report
-
-
-def _report_entry(task, sub, error):
-    return {
-        "task_id": task.get("id"),
-        "resource_name": sub.get("resourceName"),
-        "resource_type": sub.get("entityType"),
-        "username": sub.get("username"),
-        "credential_type": sub.get("credentialType"),
-        "subtask": sub.get("name") or sub.get("description"),
-        "error_code": error.get("errorCode"),
-        "message": error.get("message"),
-        "remediation": error.get("remediationMessage"),
-        "reference_token": error.get("referenceToken"),
-    }
-
-
-def describe_failures(report):
-    """One readable line per failed sub-task, for ``msg``."""
-    lines = []
-    for entry in report:
-        line = "task %s: %s %s" % (entry["task_id"], entry.get("resource_type") or "resource",
-                                   entry.get("resource_name") or "(unnamed)")
-        if entry.get("subtask"):
-            line += ", sub-task '%s'" % entry["subtask"]
-        line += ": %s" % (entry.get("message") or entry.get("error_code") or "failed without an error message")
-        if entry.get("remediation"):
-            line += " Remediation: %s" % entry["remediation"]
-        lines.append(line)
-    return lines
-
-
-_NOT_RETRYABLE = {
-    _status.USER_CANCELLED: "was cancelled by a user and cannot be retried; start a new password operation "
-                            "for these resources instead",
-    _status.CANCELLED: "was cancelled and cannot be retried; start a new password operation for these "
-                       "resources instead",
-    _status.INCONSISTENT: "is INCONSISTENT: SDDC Manager cannot tell whether the passwords changed. Check the "
-                          "accounts on the resources, then start a REMEDIATE operation with the passwords "
-                          "they really have",
-    _status.SKIPPED: "was skipped and cannot be retried; start a new password operation instead",
-}
+# The failure report is part of the verdict; these names stay for the callers that only need the report.
+failure_report = _verdict.failure_report
+describe_failures = _verdict.describe_failures
 
 
 def plan_retry(task):
     """What a retry of ``task`` would do: ``("retry"|"running"|"done", message)``; raises when it cannot."""
     task_id = task.get("id")
-    status = _status.normalize(task.get("status"))
-    if status == _status.FAILED:
+    found = _verdict.verdict(task)
+    if found.status == _status.FAILED:
         return "retry", "Task %s failed; it is retried." % task_id
-    if status in _status.RUNNING:
-        return "running", "Task %s is already %s; it was not retried." % (task_id, status)
-    if status in _status.SUCCEEDED:
-        return "done", "Task %s already ended %s; there is nothing to retry." % (task_id, status)
-    reason = _NOT_RETRYABLE.get(status)
-    if reason is None:
-        reason = ("has status %r, which this collection does not know; it was not retried. Check the task in "
-                  "the SDDC Manager UI" % task.get("status"))
-    raise SddcManagerError("Task %s %s." % (task_id, reason), kind="not_retryable")
+    if found.state == _verdict.RUNNING:
+        return "running", "Task %s is already %s; it was not retried." % (task_id, found.status)
+    if found.state == _verdict.SUCCEEDED:
+        return "done", "Task %s already ended %s; there is nothing to retry." % (task_id, found.status)
+    if found.state == _verdict.ATTENTION:
+        raise SddcManagerError("%s SDDC Manager retries only FAILED credentials tasks." % found.message,
+                               kind="not_retryable")
+    raise SddcManagerError("%s It was not retried." % found.message, kind="not_retryable")
 
 
 def build_retry_spec(client, task, options):
@@ -221,7 +191,8 @@ def retry(client, task_id, options, check_mode=False, task=None):
     """
     before = task if task is not None else get_task(client, task_id)
     action, message = plan_retry(before)
-    result = {"changed": False, "retried": False, "task": before, "before": before, "msg": message}
+    result = {"changed": False, "retried": False, "task": before, "before": before, "task_id": task_id,
+              "msg": message}
     if action != "retry":
         return result
     spec = build_retry_spec(client, before, options)
@@ -231,7 +202,7 @@ def retry(client, task_id, options, check_mode=False, task=None):
         return result
     answer = None
     try:
-        result["task"] = client.retry_credentials_task(task_id, spec)
+        _follow_answer(client, task_id, client.retry_credentials_task(task_id, spec), result)
     except SddcManagerError as exc:
         if isinstance(exc, AmbiguousWriteError) or _server_error(exc):
             after = get_task(client, task_id)
@@ -250,6 +221,33 @@ def retry(client, task_id, options, check_mode=False, task=None):
         result["msg"] = ("Task %s was retried (the answer to the retry request %s; a read of the task confirmed "
                          "it was accepted)." % (task_id, answer))
     return result
+
+
+def _follow_answer(client, task_id, answer, result):
+    """Take the task from the answer to an accepted write, or read it when the answer has no body.
+
+    SDDC Manager answers with the task (200 in 4.x, 202 in 9.x); a proxy may drop the body.  When the answer
+    names another task id, that task is the one to follow if SDDC Manager has a credentials task by that id.
+    The write was accepted whatever happens here, so a failed read leaves the task's state unknown instead of
+    failing the caller.
+    """
+    answered = answer.get("id") if isinstance(answer, dict) else None
+    if answered == task_id and answer.get("status"):
+        result["task"] = answer
+        return
+    try:
+        if answered and answered != task_id:
+            try:
+                result["task"] = client.get_credentials_task(answered)
+                result["task_id"] = answered
+                return
+            except SddcManagerError as exc:
+                if not _is_not_found(exc):
+                    raise
+        result["task"] = get_task(client, task_id)
+    except SddcManagerError as exc:
+        result["task"] = {"id": result["task_id"], "status": None}
+        result["read_error"] = exc.message
 
 
 def _retried_by_another(client, task_id, before, result, exc):
@@ -283,7 +281,7 @@ def cancel(client, task_id, check_mode=False):
         result["msg"] = "Task %s failed; it would be cancelled (check mode)." % task_id
         return result
     try:
-        result["task"] = client.cancel_credentials_task(task_id)
+        _follow_answer(client, task_id, client.cancel_credentials_task(task_id), result)
     except SddcManagerError as exc:
         if not (isinstance(exc, AmbiguousWriteError) or _server_error(exc)):
             raise
@@ -296,28 +294,39 @@ def cancel(client, task_id, check_mode=False):
 
 
 def select_tasks(client, task_ids, discover=False, resource_types=None, resource_names=None):
-    """``{id: task}`` for the given ids plus, with ``discover``, every FAILED task matching the filters.
+    """``{id: task}`` for the given ids plus, with ``discover``, every FAILED or running task matching the filters.
 
+    Running ones are there to be watched: a rerun after a wait that timed out must learn how they end.
     One list read serves both the discovery and the status of the named tasks.
     """
     task_ids = list(dict.fromkeys(task_ids))
     if not discover:
         return fetch_tasks(client, task_ids)
     listed = client.list_credentials_tasks()
-    types = set(t.upper() for t in resource_types or [])
-    names = set(resource_names or [])
     selected = {}
     for task in listed:
-        if _status.normalize(task.get("status")) != _status.FAILED:
+        state = _verdict.verdict(task)
+        if state.status != _status.FAILED and state.state != _verdict.RUNNING:
             continue
-        resources = resources_of(task)
-        if types and not any((r["resource_type"] or "").upper() in types for r in resources):
-            continue
-        if names and not any(r["resource_name"] in names for r in resources):
-            continue
-        selected[task.get("id")] = task
+        if matches_resources(task, resource_types, resource_names):
+            selected[task.get("id")] = task
     by_id = dict((task.get("id"), task) for task in listed)
     for task_id in task_ids:
         if task_id not in selected:
             selected[task_id] = by_id[task_id] if task_id in by_id else get_task(client, task_id)
     return selected
+
+
+def matches_resources(task, resource_types=None, resource_names=None):
+    """Whether the task touches a resource of one of the types and one of the names (no filter: any).
+
+    Both compare without case: resource types are upper case in the API, and host names are not case-sensitive.
+    """
+    types = set(t.upper() for t in resource_types or [])
+    names = set(n.lower() for n in resource_names or [])
+    resources = resources_of(task)
+    if types and not any((r["resource_type"] or "").upper() in types for r in resources):
+        return False
+    if names and not any((r["resource_name"] or "").lower() in names for r in resources):
+        return False
+    return True

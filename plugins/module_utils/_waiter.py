@@ -3,7 +3,10 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # Internal use only: not part of the collection's public interface.
-"""Waiting is data: a predicate says when a task is done; one loop owns the clock."""
+"""Waiting is data: the verdict says when a task has ended; one loop owns the clock.
+
+Every module that waits (retry, bulk retry, wait) and the role go through :class:`Waiter`.
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -11,31 +14,51 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
 
-
-def task_done(task, baseline=None):
-    """A task is done when its status is terminal.
-
-    ``baseline`` is the ``(status, completionTimestamp)`` the task had before it was
-    retried: the same terminal state seen again is the old run, not the new one
-    (SDDC Manager may answer a read before the retry has visibly started).
-    """
-    status = _status.normalize(task.get("status"))
-    if not _status.is_terminal(status):
-        return False
-    if baseline is not None and (status, task.get("completionTimestamp")) == baseline:
-        return False
-    return True
+# How long a read that still shows the state from before a retry counts as "not started yet".  SDDC Manager
+# may answer a read before the retry has visibly started; once the task was seen running, or this much time
+# has passed, the state a read shows is the retry's own end, even when it looks like the old one (a task can
+# fail again without a completionTimestamp, and then two runs look alike).
+SETTLE_SECONDS = 30.0
 
 
 def baseline_of(task):
-    return (_status.normalize(task.get("status")), task.get("completionTimestamp"))
+    """What the task looked like before it was retried."""
+    return _verdict.fingerprint(task)
+
+
+class Watch:
+    """The wait's view of one task: the last read, and whether that read is the retried run's."""
+
+    def __init__(self, task_id, task=None, baseline=None):
+        self.task_id = task_id
+        self.task = task
+        self.baseline = baseline
+        self.seen_running = False
+        self.ended_at = None  # the controller's clock when the end was first seen
+
+    def update(self, task, settled, now):
+        self.task = task
+        found = _verdict.verdict(task)
+        if not found.ended:
+            self.seen_running = True
+            return
+        stale = (self.baseline is not None and not self.seen_running and not settled
+                 and _verdict.fingerprint(task) == self.baseline)
+        if not stale and self.ended_at is None:
+            self.ended_at = now
+
+    @property
+    def ended(self):
+        return self.ended_at is not None
 
 
 class WaitOutcome:
-    def __init__(self, tasks, pending_ids, elapsed, polls):
-        self.tasks = tasks
+    def __init__(self, watches, pending_ids, elapsed, polls):
+        self.watches = watches
+        self.tasks = dict((task_id, watch.task) for task_id, watch in watches.items())
+        self.verdicts = dict((task_id, _verdict.verdict(watch.task)) for task_id, watch in watches.items())
         self.pending_ids = pending_ids
         self.elapsed = elapsed
         self.polls = polls
@@ -44,41 +67,64 @@ class WaitOutcome:
     def timed_out(self):
         return bool(self.pending_ids)
 
+    def split(self, ids):
+        """The ids by verdict (succeeded, failed = needs attention, unknown, pending), the failure report of
+        those that did not succeed, and one problem line per task that did not succeed (pending ones aside)."""
+        out = {"succeeded_ids": [], "failed_ids": [], "unknown_ids": [], "pending_ids": [], "failed_subtasks": [],
+               "problems": []}
+        for task_id in ids:
+            found = self.verdicts[task_id]
+            if task_id in self.pending_ids:
+                out["pending_ids"].append(task_id)
+                continue
+            key = {_verdict.SUCCEEDED: "succeeded_ids", _verdict.ATTENTION: "failed_ids"}.get(found.state, "unknown_ids")
+            out[key].append(task_id)
+            if found.state != _verdict.SUCCEEDED:
+                out["failed_subtasks"].extend(found.report)
+                out["problems"].append(found.message)
+        return out
+
 
 class Waiter:
-    """Polls ``fetch(ids) -> {id: task}`` until every task is done or time runs out.
+    """Polls ``fetch(ids) -> {id: task}`` until every task has ended or time runs out.
 
     Every poll covers all still-pending tasks at once, so the request count grows
     with the number of polls, not with tasks times polls.  There is always at least
     one poll, and the last one lands on the deadline rather than a sleep past it.
     """
 
-    def __init__(self, fetch, timeout, sleep, done=task_done, clock=time.monotonic, sleeper=time.sleep,
-                 on_poll=None):
+    def __init__(self, fetch, timeout, sleep, clock=time.monotonic, sleeper=time.sleep, on_poll=None,
+                 settle=SETTLE_SECONDS, wall_clock=time.time):
         self.fetch = fetch
         self.timeout = max(0.0, float(timeout))
         self.sleep = max(0.0, float(sleep))
-        self.done = done
         self.clock = clock
         self.sleeper = sleeper
         self.on_poll = on_poll
+        self.settle = settle
+        self.wall_clock = wall_clock
 
     def wait(self, ids, known=None, baselines=None):
-        """Wait for ``ids``; ``known`` holds tasks already read, ``baselines`` their pre-retry state."""
+        """Wait for ``ids``.  ``known`` holds tasks already read (not retried since), ``baselines`` the
+        fingerprint of each retried task from before its retry (see :func:`baseline_of`)."""
         baselines = baselines or {}
-        tasks = dict(known or {})
+        watches = dict((task_id, Watch(task_id, baseline=baselines.get(task_id))) for task_id in ids)
         start = self.clock()
+        for task_id, task in (known or {}).items():
+            if task_id in watches and task_id not in baselines:
+                watches[task_id].update(task, True, self.wall_clock())
         polls = 0
-        pending = [task_id for task_id in ids
-                   if task_id not in tasks or not self.done(tasks[task_id], baselines.get(task_id))]
+        pending = [task_id for task_id in ids if not watches[task_id].ended]
         while pending:
-            tasks.update(self.fetch(pending))
+            tasks = self.fetch(pending)
             polls += 1
-            pending = [task_id for task_id in pending if not self.done(tasks[task_id], baselines.get(task_id))]
             elapsed = self.clock() - start
+            for task_id in pending:
+                watches[task_id].update(tasks[task_id], elapsed >= self.settle, self.wall_clock())
+            pending = [task_id for task_id in pending if not watches[task_id].ended]
             if self.on_poll is not None:
-                self.on_poll(tasks, pending, elapsed)
+                self.on_poll(dict((i, w.task) for i, w in watches.items()), pending, elapsed)
             if not pending or elapsed >= self.timeout:
                 break
             self.sleeper(min(self.sleep, self.timeout - elapsed))
-        return WaitOutcome(tasks, pending, self.clock() - start, polls)
+        return WaitOutcome(watches, pending, self.clock() - start, polls)

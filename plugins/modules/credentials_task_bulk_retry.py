@@ -15,8 +15,11 @@ description:
   - Retries every FAILED task among the given ones, or every FAILED task SDDC Manager has (O(discover=true)),
     in one module run, and optionally waits for all of them together.
   - Each task follows the rules of M(vcf.sddc_manager.credentials_task_retry) - only FAILED tasks are retried,
-    running and finished ones are skipped, ROTATE requests are rebuilt from the task, UPDATE and REMEDIATE need
-    the new passwords.
+    ROTATE requests are rebuilt from the task, UPDATE and REMEDIATE need the new passwords. Tasks that are already
+    running are not retried but watched - with O(wait=true) they are waited for and reported like the retried
+    ones - and tasks that already succeeded are skipped.
+  - Only V(SUCCESSFUL) (or V(COMPLETED_WITH_WARNING)) counts as success; any other end fails the module unless
+    O(fail_on_failure=false).
   - Use this module for more than a few tasks, or when speed matters - one module run and one status read for
     all tasks replace one module run per task. Use M(vcf.sddc_manager.credentials_task_retry) in a loop when you
     want one result per task in the play output.
@@ -56,11 +59,15 @@ options:
             description: Id of the resource.
             type: str
           resource_type:
-            description: Type of the resource.
+            description:
+              - Type of the resource, in upper case as the API spells it. Known types (VCF 4.x to 9.1) are
+                V(ESXI), V(VCENTER), V(PSC), V(NSXT_MANAGER), V(NSXT_EDGE), V(NSX_ALB), V(BACKUP), V(HCX_MANAGER), V(VSP),
+                V(SDDC_MANAGER), V(NSX_MANAGER), V(NSX_CONTROLLER), V(NSX_EDGE), V(VXRAIL_MANAGER), V(VRSLCM), V(WSA), V(VRLI),
+                V(VROPS) and V(VRA); a known type in another case is upper-cased.
+              - Another upper-case type is sent as given with a warning, so a newer release's types work; SDDC Manager
+                validates it.
             type: str
             required: true
-            choices: [ESXI, VCENTER, PSC, NSXT_MANAGER, NSXT_EDGE, NSX_ALB, BACKUP, SDDC_MANAGER, VXRAIL_MANAGER, VRSLCM, WSA, VRLI,
-                  VROPS, VRA]
           credentials:
             description: Accounts of the resource.
             type: list
@@ -95,8 +102,9 @@ options:
             type: int
   discover:
     description:
-      - Also retry every FAILED credentials task SDDC Manager lists, narrowed by O(resource_types) and
-        O(resource_names). Discovered UPDATE and REMEDIATE tasks need an entry in O(tasks) with passwords.
+      - Also retry every FAILED credentials task SDDC Manager lists, and watch every running one, narrowed by
+        O(resource_types) and O(resource_names). Discovered UPDATE and REMEDIATE tasks need an entry in O(tasks)
+        with passwords.
     type: bool
     default: false
   resource_types:
@@ -105,12 +113,12 @@ options:
     elements: str
     default: []
   resource_names:
-    description: With O(discover=true), only tasks that touch these resources.
+    description: With O(discover=true), only tasks that touch these resources (case does not matter).
     type: list
     elements: str
     default: []
   wait:
-    description: Wait for all retried tasks to end.
+    description: Wait for all retried and watched (already running) tasks to end.
     type: bool
     default: false
   concurrency:
@@ -122,8 +130,8 @@ options:
     default: 16
   fail_on_failure:
     description:
-      - Fail when a task cannot be retried, or (with O(wait=true)) ends FAILED again or times out.
-        The per-task outcome is returned either way.
+      - Fail when a task cannot be retried, or (with O(wait=true)) ends any other way than successfully or is still
+        running at O(wait_timeout). The per-task outcome is returned either way.
     type: bool
     default: true
 extends_documentation_fragment:
@@ -182,9 +190,16 @@ retried:
   returned: always
   type: list
   elements: str
+watched_ids:
+  description:
+    - Ids of the tasks that were already running (retried earlier, or by someone else). They are not retried; with
+      O(wait=true) they are waited for and reported like the retried ones.
+  returned: always
+  type: list
+  elements: str
 skipped_ids:
   description:
-    - Ids of the tasks left alone because they were already running or already succeeded.
+    - Ids of the tasks left alone because they already succeeded.
     - Not named C(skipped), which Ansible reads as "this task was skipped".
   returned: always
   type: list
@@ -200,28 +215,34 @@ errors:
   type: list
   elements: dict
 results:
-  description: One entry per task - C(task_id), C(type), C(action) (V(retried), V(would_retry), V(skipped) or
-    V(error)), C(status_before), C(status), C(resources), C(msg), and C(retried_at) (UTC) for retried tasks.
+  description: One entry per task - C(task_id), C(type), C(action) (V(retried), V(would_retry), V(watched),
+    V(skipped) or V(error)), C(status_before), C(status), C(resources), C(msg), and C(retried_at) (UTC) for retried tasks.
   returned: always
   type: list
   elements: dict
 succeeded_ids:
-  description: With O(wait=true), retried tasks that ended SUCCESSFUL.
+  description: With O(wait=true), retried and watched tasks that ended SUCCESSFUL (or COMPLETED_WITH_WARNING).
   returned: always
   type: list
   elements: str
 failed_ids:
-  description: With O(wait=true), retried tasks that ended FAILED or otherwise unsuccessful.
+  description: With O(wait=true), retried and watched tasks that ended FAILED, INCONSISTENT, cancelled, skipped or
+    timed out.
+  returned: always
+  type: list
+  elements: str
+unknown_ids:
+  description: With O(wait=true), retried and watched tasks that ended in a status this collection does not know.
   returned: always
   type: list
   elements: str
 pending_ids:
-  description: With O(wait=true), retried tasks still running at O(wait_timeout).
+  description: With O(wait=true), retried and watched tasks still running at O(wait_timeout).
   returned: always
   type: list
   elements: str
 failed_subtasks:
-  description: Failure report of the tasks that failed again, as in M(vcf.sddc_manager.credentials_task_retry).
+  description: Failure report of the tasks that did not succeed, as in M(vcf.sddc_manager.credentials_task_retry).
   returned: always
   type: list
   elements: dict
@@ -231,16 +252,16 @@ elapsed:
   type: float
 tasks:
   description:
-    - With O(wait=true), the retried tasks as last read, snake_case, without passwords, as
+    - With O(wait=true), the retried and watched tasks as last read, snake_case, without passwords, as
       M(vcf.sddc_manager.credentials_task_wait) returns them.
-  returned: when O(wait=true) and tasks were retried
+  returned: when O(wait=true) and tasks were retried or watched
   type: list
   elements: dict
 """
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _tasks, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, baseline_of
@@ -288,7 +309,7 @@ def main():
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(pool.map(retry_one, selected.items()))
 
-    results, errors, retried, before, fatal = [], [], [], {}, None
+    results, errors, retried, watched, before, fatal = [], [], [], [], {}, None
     for task_id, task, outcome, exc in outcomes:
         if exc is not None:
             if exc.kind in ("connection", "tls", "auth", "timeout"):
@@ -296,50 +317,56 @@ def main():
             errors.append({"task_id": task_id, "msg": exc.message})
             results.append(_entry(task, task, "error", exc.message))
             continue
-        before[task_id] = task
         action = "skipped"
         if outcome["changed"]:
             action = "would_retry" if module.check_mode else "retried"
-            retried.append(task_id)
+            followed = outcome["task_id"]
+            retried.append(followed)
+            before[followed] = task if followed == task_id else None
+        elif _verdict.verdict(outcome["task"]).state == _verdict.RUNNING:
+            action = "watched"
+            watched.append(task_id)
         entry = _entry(task, outcome["task"], action, outcome["msg"])
         if action == "retried":
             entry["retried_at"] = outcome["retried_at"]
+            entry["task_id"] = outcome["task_id"]
         results.append(entry)
     if fatal is not None:
         # The server became unusable for everyone: report what was done before stopping.
         # Retries accepted before the failure did change SDDC Manager: say so.
         module.fail_from(fatal, changed=bool(retried) and not module.check_mode,
-                         retried=[] if module.check_mode else retried, results=module.redact(results),
-                         errors=errors)
+                         retried=[] if module.check_mode else retried, watched_ids=watched,
+                         results=module.redact(results), errors=errors)
 
-    out = dict(changed=bool(retried), retried=[] if module.check_mode else retried,
+    out = dict(changed=bool(retried), retried=[] if module.check_mode else retried, watched_ids=watched,
                skipped_ids=[r["task_id"] for r in results if r["action"] == "skipped"], errors=errors,
-               succeeded_ids=[], failed_ids=[], pending_ids=[], failed_subtasks=[], elapsed=0.0)
+               succeeded_ids=[], failed_ids=[], unknown_ids=[], pending_ids=[], failed_subtasks=[], elapsed=0.0)
     if module.check_mode:
         out["would_retry"] = retried
-    if p["wait"] and retried and not module.check_mode:
+    problems = [e["msg"] for e in errors]
+    followed = ([] if module.check_mode else retried) + watched
+    if p["wait"] and followed and not module.check_mode:
         waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
         try:
-            waited = waiter.wait(retried, baselines=dict((i, baseline_of(before[i])) for i in retried))
-            module.warn_unknown_statuses(waited.tasks.values())
+            waited = waiter.wait(followed, known=dict((i, selected[i]) for i in watched),
+                                 baselines=dict((i, baseline_of(before[i])) for i in retried if before[i]))
         except SddcManagerError as exc:
-            module.fail_from(exc, changed=True, retried=retried, results=module.redact(results))
+            module.fail_from(exc, changed=bool(retried), retried=retried, watched_ids=watched,
+                             results=module.redact(results), errors=errors)
+        module.warn_unknown_statuses(waited.tasks.values())
         for entry in results:
             if entry["task_id"] in waited.tasks:
                 entry["status"] = _status.normalize(waited.tasks[entry["task_id"]].get("status"))
-        ended = [waited.tasks[i] for i in retried if i not in waited.pending_ids]
-        out.update(succeeded_ids=[t["id"] for t in ended if _status.succeeded(t.get("status"))],
-                   failed_ids=[t["id"] for t in ended if _status.unsuccessful(t.get("status"))],
-                   pending_ids=waited.pending_ids, elapsed=round(waited.elapsed, 1),
-                   failed_subtasks=[e for t in ended for e in _tasks.failure_report(t)],
-                   tasks=[module.describe_task(waited.tasks[i]) for i in retried])
+        split = waited.split(followed)
+        problems.extend(split.pop("problems"))
+        out.update(split, elapsed=round(waited.elapsed, 1),
+                   tasks=[module.describe_task(waited.tasks[i]) for i in followed])
     out["results"] = results
     if module._diff:
         out["diff"] = {"before": dict((r["task_id"], r["status_before"]) for r in results),
                        "after": dict((r["task_id"], _predicted(r, module.check_mode)) for r in results)}
     out = module.redact(out)
     out["msg"] = _summary(out)
-    problems = [e["msg"] for e in errors] + _tasks.describe_failures(out["failed_subtasks"])
     if out["pending_ids"]:
         problems.append("still running after wait_timeout (%d s): %s" % (p["wait_timeout"], ", ".join(out["pending_ids"])))
     if problems and p["fail_on_failure"]:
@@ -356,6 +383,7 @@ def _collect_requests(module):
     for index, item in enumerate(p["tasks"]):
         for problem in _spec.validate(item):
             problems.append("tasks[%d] (task %s): %s" % (index, item["task_id"], problem))
+        module.warn_resource_types(item)
         requests_by_id[item["task_id"]] = item
     if problems:
         module.fail_problems(problems, heading="Invalid retry options")
@@ -385,11 +413,13 @@ def _predicted(entry, check_mode):
 
 
 def _summary(out):
-    text = "%d retried, %d skipped, %d could not be retried." % (
-        len(out.get("would_retry", out["retried"])), len(out["skipped_ids"]), len(out["errors"]))
-    if out["succeeded_ids"] or out["failed_ids"] or out["pending_ids"]:
-        text += " After waiting %.0f s: %d succeeded, %d failed, %d still running." % (
-            out["elapsed"], len(out["succeeded_ids"]), len(out["failed_ids"]), len(out["pending_ids"]))
+    text = "%d retried, %d already running, %d skipped, %d could not be retried." % (
+        len(out.get("would_retry", out["retried"])), len(out["watched_ids"]), len(out["skipped_ids"]),
+        len(out["errors"]))
+    if out["succeeded_ids"] or out["failed_ids"] or out["unknown_ids"] or out["pending_ids"]:
+        text += " After waiting %.0f s: %d succeeded, %d did not succeed, %d still running." % (
+            out["elapsed"], len(out["succeeded_ids"]), len(out["failed_ids"]) + len(out["unknown_ids"]),
+            len(out["pending_ids"]))
     return text
 
 

@@ -82,6 +82,9 @@ def main():
     # The generic view says "Cancelled"; the credentials view of the same task says USER_CANCELLED.
     status = _status.USER_CANCELLED if result["changed"] else before
     out = dict(changed=result["changed"], msg=result["msg"], status=status, task=module.describe_task(result["task"]))
+    if result.get("read_error"):
+        out["msg"] += (" SDDC Manager accepted the request, its answer did not show the task, and reading it failed: "
+                       "%s" % result["read_error"])
     if module._diff:
         out["diff"] = {"before": {"task_id": task_id, "status": before}, "after": {"task_id": task_id, "status": status}}
     module.exit_json(**out)

@@ -29,7 +29,8 @@ options:
     elements: str
   resource_name:
     description:
-      - Keep only tasks that touch the resource with this name (for example an ESXi host FQDN).
+      - Keep only tasks that touch the resource with this name (for example an ESXi host FQDN). Case does not
+        matter, as in host names.
     type: str
   resource_type:
     description:
@@ -106,6 +107,19 @@ tasks:
       description: Status in upper case with underscores, for comparisons.
       type: str
       sample: IN_PROGRESS
+    verdict:
+      description:
+        - What the status means, the same way for every module of this collection. V(succeeded) (only
+          V(SUCCESSFUL) or V(COMPLETED_WITH_WARNING)), V(running), V(attention) (any other known end), or
+          V(unknown) (a status this collection does not know; never a success).
+      type: str
+      sample: attention
+    verdict_reason:
+      description:
+        - Why a task needs attention - V(failed), V(inconsistent), V(cancelled), V(timed_out), V(skipped), or
+          V(unknown). V(null) for succeeded and running tasks.
+      type: str
+      sample: inconsistent
     resources:
       description: Resources the task touches (C(resource_name), C(resource_type)), taken from its sub-tasks.
       type: list
@@ -115,7 +129,9 @@ tasks:
       type: list
       elements: dict
     failed_subtasks:
-      description: The failure report of a FAILED task, as in M(vcf.sddc_manager.credentials_task_retry).
+      description:
+        - The failure report of a task that did not succeed, as in M(vcf.sddc_manager.credentials_task_retry).
+        - Empty for succeeded and running tasks.
       type: list
       elements: dict
 """
@@ -128,12 +144,13 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import Sd
 def matches(task, statuses, resource_name, resource_type):
     if statuses and _status.normalize(task.get("status")) not in statuses:
         return False
-    resources = _tasks.resources_of(task)
-    if resource_name and not any(r["resource_name"] == resource_name for r in resources):
-        return False
-    if resource_type and not any((r["resource_type"] or "").upper() == resource_type.upper() for r in resources):
-        return False
-    return True
+    return _tasks.matches_resources(task, [resource_type] if resource_type else None,
+                                    [resource_name] if resource_name else None)
+
+
+def newest_first(tasks):
+    """SDDC Manager lists newest first, but nothing promises that order: sort, keeping ties; no timestamp last."""
+    return sorted(tasks, key=lambda task: _tasks.timestamp(task.get("creationTimestamp")) or 0.0, reverse=True)
 
 
 def main():
@@ -157,7 +174,7 @@ def main():
         if p["task_id"]:
             found = [_tasks.get_task(module.client, p["task_id"])]
         else:
-            found = [task for task in module.client.list_credentials_tasks(limit=p["limit"])
+            found = [task for task in newest_first(module.client.list_credentials_tasks(limit=p["limit"]))
                      if matches(task, statuses, p["resource_name"], p["resource_type"])]
     except SddcManagerError as exc:
         module.fail_from(exc)

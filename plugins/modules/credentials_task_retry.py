@@ -17,8 +17,10 @@ description:
     is left alone and reported as unchanged, so the module can run again safely.
   - For a ROTATE task the retry request can be rebuilt from the task itself; UPDATE and REMEDIATE tasks need the
     new passwords in O(elements).
-  - Optionally waits for the retried task to end and reports each failed sub-task with the error and the
-    remediation SDDC Manager gave.
+  - Optionally waits for the task to end - the retried task, or one that was already running - and reports how it
+    ended. Only V(SUCCESSFUL) (or V(COMPLETED_WITH_WARNING)) counts as success; any other end (V(FAILED),
+    V(INCONSISTENT), cancelled, skipped, timed out, or a status this collection does not know) fails the module
+    with the error and the remediation SDDC Manager gave.
 author:
   - vcf.sddc_manager maintainers (@vcf-sddc-manager)
 options:
@@ -48,11 +50,15 @@ options:
         description: Id of the resource in SDDC Manager.
         type: str
       resource_type:
-        description: Type of the resource.
+        description:
+          - Type of the resource, in upper case as the API spells it. Known types (VCF 4.x to 9.1) are
+            V(ESXI), V(VCENTER), V(PSC), V(NSXT_MANAGER), V(NSXT_EDGE), V(NSX_ALB), V(BACKUP), V(HCX_MANAGER), V(VSP),
+            V(SDDC_MANAGER), V(NSX_MANAGER), V(NSX_CONTROLLER), V(NSX_EDGE), V(VXRAIL_MANAGER), V(VRSLCM), V(WSA), V(VRLI),
+            V(VROPS) and V(VRA); a known type in another case is upper-cased.
+          - Another upper-case type is sent as given with a warning, so a newer release's types work; SDDC Manager
+            validates it.
         type: str
         required: true
-        choices: [ESXI, VCENTER, PSC, NSXT_MANAGER, NSXT_EDGE, NSX_ALB, BACKUP, SDDC_MANAGER, VXRAIL_MANAGER, VRSLCM, WSA, VRLI,
-                  VROPS, VRA]
       credentials:
         description: Accounts of the resource that the task changes.
         type: list
@@ -90,12 +96,17 @@ options:
         type: int
   wait:
     description:
-      - Wait for the retried task to end. With V(false) the module returns as soon as SDDC Manager accepts the retry.
+      - Wait for the task to end and report how it ended. This covers a task this run retried and a task that was
+        already running (retried earlier, by this module or by someone else); RV(changed) stays V(true) only when
+        this run sent a retry.
+      - With V(false) the module returns as soon as SDDC Manager accepts the retry.
     type: bool
     default: false
   fail_on_failure:
     description:
-      - With O(wait=true), fail when the task ends FAILED again. The failure report is returned either way.
+      - With O(wait=true), fail when the task ends any other way than successfully (V(FAILED), V(INCONSISTENT),
+        cancelled, skipped, timed out, or a status this collection does not know). The failure report is returned
+        either way.
     type: bool
     default: true
 extends_documentation_fragment:
@@ -172,10 +183,16 @@ retried:
   description: Whether a retry request was accepted by SDDC Manager in this run.
   returned: always
   type: bool
+task_id:
+  description:
+    - Id of the task this run followed. The same as O(task_id) unless SDDC Manager answered the retry with another task.
+  returned: always
+  type: str
 failed_subtasks:
   description:
-    - One entry per failed sub-task error of a task that ended FAILED, to fix before the next retry.
-  returned: when the task is FAILED at the end of the run
+    - One entry per error of a task that did not succeed (failed sub-tasks, dependent sub-tasks included), to fix
+      before the next retry. A task that did not succeed without giving any error still has one entry saying so.
+  returned: when the task did not succeed
   type: list
   elements: dict
   contains:
@@ -191,8 +208,14 @@ failed_subtasks:
     username:
       description: Account that failed.
       type: str
+    credential_type:
+      description: Credential type of that account (V(SSH), V(API), V(SSO), ...).
+      type: str
     subtask:
       description: Name of the failed sub-task.
+      type: str
+    status:
+      description: Status of the failed sub-task (or of the task, for an error of the task itself).
       type: str
     error_code:
       description: SDDC Manager error code.
@@ -201,18 +224,30 @@ failed_subtasks:
       description: Error message.
       type: str
     remediation:
-      description: What SDDC Manager advises to do.
+      description:
+        - What SDDC Manager advises to do (for SDDC Manager 9.1, the first remediation of its notifications when
+          the error has no remediation message; for INCONSISTENT and cancelled tasks, what to do next).
       type: str
+    remediation_links:
+      description: Links to the documentation or knowledge base articles SDDC Manager gives for this error.
+      type: list
+      elements: str
+    notifications:
+      description:
+        - SDDC Manager 9.1 notifications of the error, each with C(severity), C(message), C(impact_message) and
+          C(remediations) (a list of C(message) and C(link)). Empty for older releases.
+      type: list
+      elements: dict
     reference_token:
       description: Token correlating the error with SDDC Manager logs, for a support request.
       type: str
 elapsed:
   description: Seconds spent waiting, with O(wait=true).
-  returned: when O(wait=true) and a retry was sent
+  returned: when O(wait=true) and the task was retried or already running
   type: float
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _tasks, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, baseline_of
@@ -231,25 +266,31 @@ def main():
     problems = _spec.validate(p)
     if problems:
         module.fail_problems(problems, heading="Invalid retry options")
+    module.warn_resource_types(p)
     task_id = p["task_id"]
     client = module.client
-    outcome = None
     try:
         result = _tasks.retry(client, task_id, p, check_mode=module.check_mode)
     except SddcManagerError as exc:
         module.fail_from(exc, task_id=task_id)
-    if result["retried"] and p["wait"]:
+    followed = result["task_id"]
+    running = not result["changed"] and _verdict.verdict(result["task"]).state == _verdict.RUNNING
+    outcome = None
+    if p["wait"] and not module.check_mode and (result["retried"] or running):
+        baselines = {followed: baseline_of(result["before"])} if result["retried"] and followed == task_id else {}
         waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
         try:
-            outcome = waiter.wait([task_id], baselines={task_id: baseline_of(result["before"])})
-            module.warn_unknown_statuses(outcome.tasks.values())
+            outcome = waiter.wait([followed], baselines=baselines)
         except SddcManagerError as exc:
+            if not result["retried"]:
+                module.fail_from(exc, task_id=task_id)
             # The retry went through: the result must say so, whatever stopped the wait.
             module.fail_json(msg="Task %s was retried, but waiting for it to end failed: %s" % (task_id, exc.message),
-                             changed=True, retried=True, task_id=task_id,
+                             changed=True, retried=True, task_id=followed,
                              status=_status.normalize(result["task"].get("status")),
                              task=module.describe_task(result["task"]), **exc.details())
-        result["task"] = outcome.tasks[task_id]
+        module.warn_unknown_statuses(outcome.tasks.values())
+        result["task"] = outcome.tasks[followed]
 
     task = result["task"]
     before_status = _status.normalize(result["before"].get("status"))
@@ -257,24 +298,30 @@ def main():
     if module.check_mode and result["changed"]:
         status = _status.IN_PROGRESS  # what SDDC Manager would report after accepting the retry
     out = dict(changed=result["changed"], retried=result["retried"], status=status, msg=result["msg"],
-               task=module.describe_task(task))
+               task_id=followed, task=module.describe_task(task))
+    if result.get("read_error"):
+        out["msg"] += (" SDDC Manager's answer did not show the task, and reading it failed: %s"
+                       % result["read_error"])
     if module._diff:
         out["diff"] = {"before": {"task_id": task_id, "status": before_status},
-                       "after": {"task_id": task_id, "status": status}}
-    report = _tasks.failure_report(task) if status == _status.FAILED else []
-    if report:
-        out["failed_subtasks"] = module.redact(report)
-    if outcome is not None:
-        out["elapsed"] = round(outcome.elapsed, 1)
-        if outcome.timed_out:
-            out["msg"] = "Task %s was retried but was still %s after wait_timeout (%d s)." % (
-                task_id, status, p["wait_timeout"])
+                       "after": {"task_id": followed, "status": status}}
+    found = _verdict.verdict(task)
+    if found.report and not module.check_mode:
+        out["failed_subtasks"] = module.redact(found.report)
+    if outcome is None:
+        module.exit_json(**out)
+    out["elapsed"] = round(outcome.elapsed, 1)
+    what = "was retried" if result["retried"] else "was already %s when this run started" % before_status
+    if outcome.timed_out:
+        out["msg"] = "Task %s %s but was still %s after wait_timeout (%d s)." % (
+            followed, what, status, p["wait_timeout"])
+        module.fail_json(**out)
+    ended = "failed again" if result["retried"] and found.status == _status.FAILED else found.what
+    out["msg"] = "Task %s %s and %s." % (followed, what, ended)
+    if found.state != _verdict.SUCCEEDED:
+        out["msg"] = "Task %s %s and %s: %s" % (followed, what, ended, " | ".join(found.details))
+        if p["fail_on_failure"]:
             module.fail_json(**out)
-        if report and p["fail_on_failure"]:
-            out["msg"] = "Task %s was retried and failed again: %s" % (
-                task_id, " | ".join(_tasks.describe_failures(report)))
-            module.fail_json(**out)
-        out["msg"] = "Task %s was retried and ended %s." % (task_id, status)
     module.exit_json(**out)
 
 

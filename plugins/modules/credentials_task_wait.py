@@ -13,10 +13,13 @@ short_description: Wait for SDDC Manager credentials tasks to end
 version_added: 0.1.0
 description:
   - Waits, in one process, until every given credentials task has ended, then reports which succeeded and which
-    failed, with the error and remediation of each failed sub-task.
+    did not, with the error and remediation of each failed sub-task.
+  - Only V(SUCCESSFUL) (or V(COMPLETED_WITH_WARNING)) is a success. V(FAILED), V(INCONSISTENT), cancelled, skipped
+    and timed-out tasks need attention, and so does a task that ended in a status this collection does not know.
   - All tasks are read together at each poll (one list request when there are more than two), so the number of
     requests does not grow with tasks times polls.
-  - A task in a status this collection does not know is waited for as still running, and named in a warning.
+  - A task in a status this collection does not know is waited for as still running while it has no completion
+    time, and named in a warning; once it has one, it counts as ended in RV(unknown_ids).
 author:
   - vcf.sddc_manager maintainers (@vcf-sddc-manager)
 options:
@@ -28,8 +31,8 @@ options:
     required: true
   fail_on_failure:
     description:
-      - Fail when any task ended FAILED, cancelled or INCONSISTENT. The lists and the failure report are returned
-        either way.
+      - Fail when any task ended any other way than successfully (RV(failed_ids) or RV(unknown_ids)). The lists and
+        the failure report are returned either way.
     type: bool
     default: true
   fail_on_timeout:
@@ -82,7 +85,12 @@ succeeded_ids:
   type: list
   elements: str
 failed_ids:
-  description: Tasks that ended FAILED, cancelled, skipped or INCONSISTENT.
+  description: Tasks that ended FAILED, INCONSISTENT, cancelled, skipped or timed out in SDDC Manager.
+  returned: always
+  type: list
+  elements: str
+unknown_ids:
+  description: Tasks that ended in a status this collection does not know. They are not counted as a success.
   returned: always
   type: list
   elements: str
@@ -106,7 +114,7 @@ polls:
   type: int
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _tasks
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter
@@ -135,21 +143,16 @@ def main():
         module.fail_from(exc)
     module.warn_unknown_statuses(outcome.tasks.values())
 
-    tasks = [outcome.tasks[i] for i in task_ids]
-    succeeded = [t["id"] for t in tasks if _status.succeeded(t.get("status"))]
-    unsuccessful = [t["id"] for t in tasks if _status.unsuccessful(t.get("status"))]
-    report = [entry for t in tasks for entry in _tasks.failure_report(t)]
-    out = dict(changed=False, tasks=[module.describe_task(t) for t in tasks], succeeded_ids=succeeded,
-               failed_ids=unsuccessful, pending_ids=outcome.pending_ids, failed_subtasks=module.redact(report),
-               elapsed=round(outcome.elapsed, 1), polls=outcome.polls)
-    out["msg"] = "%d succeeded, %d failed, %d still running after %.0f s." % (
-        len(succeeded), len(unsuccessful), len(outcome.pending_ids), outcome.elapsed)
-    if unsuccessful and p["fail_on_failure"]:
-        reported = set(entry["task_id"] for entry in report)
-        lines = _tasks.describe_failures(report) + [
-            "task %s ended %s" % (i, _status.normalize(outcome.tasks[i].get("status")))
-            for i in unsuccessful if i not in reported]
-        out["msg"] = "%d of %d tasks did not succeed: %s" % (len(unsuccessful), len(task_ids), " | ".join(lines))
+    split = outcome.split(task_ids)
+    problems = split.pop("problems")
+    out = dict(changed=False, tasks=[module.describe_task(outcome.tasks[i]) for i in task_ids],
+               elapsed=round(outcome.elapsed, 1), polls=outcome.polls, **split)
+    out["failed_subtasks"] = module.redact(out["failed_subtasks"])
+    not_succeeded = len(split["failed_ids"]) + len(split["unknown_ids"])
+    out["msg"] = "%d succeeded, %d did not succeed, %d still running after %.0f s." % (
+        len(split["succeeded_ids"]), not_succeeded, len(split["pending_ids"]), outcome.elapsed)
+    if not_succeeded and p["fail_on_failure"]:
+        out["msg"] = "%d of %d tasks did not succeed: %s" % (not_succeeded, len(task_ids), " | ".join(problems))
         module.fail_json(**out)
     if outcome.pending_ids and p["fail_on_timeout"]:
         out["msg"] = "Timed out after wait_timeout (%d s): %s still running." % (

@@ -16,6 +16,7 @@ import time
 import certifi
 import pytest
 import requests
+import responses
 from responses import matchers
 from urllib3.connection import HTTPSConnection
 from urllib3.exceptions import MaxRetryError, NewConnectionError
@@ -502,20 +503,36 @@ def test_refresh_is_retried_on_a_busy_server(rsps, make_client, fake_time):
     assert (client.refreshes, client.logins) == (1, 0)
 
 
-@pytest.mark.parametrize("failure", ["503", "dropped"])
-def test_refresh_that_cannot_be_made_is_not_called_refused(rsps, make_client, fake_time, failure):
-    """A refresh that outlasts the retries did not refuse the refresh token: no login, no 'refused too'."""
+def test_refresh_of_an_unreachable_server_is_not_called_refused(rsps, make_client, fake_time):
+    """A refresh that cannot reach the server did not refuse the refresh token, and a login would meet the same
+    unreachable server: no login, no 'refused too'."""
     rsps.get(TASK, status=401, json={"message": "expired"})
     for _attempt in range(6):
-        if failure == "503":
-            rsps.patch(REFRESH, status=503, body="<html><title>503 Service Unavailable</title></html>")
-        else:
-            rsps.patch(REFRESH, body=connection_dropped())
+        rsps.patch(REFRESH, body=connection_dropped())
     with pytest.raises(SddcManagerError) as info:
         make_client(username="u", password="p", access_token="AT-1", refresh_token="RT").get_credentials_task(
             TASK_ID)
     assert "refused too" not in info.value.message and "Gave up after 6 attempts" in info.value.message
     assert [c.request.method for c in rsps.calls] == ["GET"] + ["PATCH"] * 6
+
+
+@pytest.mark.parametrize("answer", [
+    dict(status=503, body="<html><title>503 Service Unavailable</title></html>"),
+    dict(status=500, json={"errorCode": "INTERNAL", "message": "boom"}),
+    dict(status=200, body="<html>maintenance</html>"),
+    dict(status=200, json={"accessToken": "AT-in-an-object"}),
+    dict(status=204),
+])
+def test_any_failed_refresh_falls_back_to_a_login_when_credentials_are_known(rsps, make_client, fake_time, answer):
+    rsps.get(TASK, status=401, json={"message": "expired"})
+    for _attempt in range(6 if answer["status"] == 503 else 1):
+        rsps.patch(REFRESH, **answer)
+    rsps.post(TOKENS, json={"accessToken": "AT-login", "refreshToken": {"id": "RT-2"}})
+    rsps.get(TASK, json={"id": TASK_ID})
+    client = make_client(username="u", password="p", access_token="AT-1", refresh_token="RT")
+    assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
+    assert client.logins == 1
+    assert auth_header(rsps.calls[-1]) == "Bearer AT-login"
 
 
 def test_token_near_expiry_is_used_when_its_renewal_is_refused(rsps, make_client, make_jwt, fake_time):
@@ -955,3 +972,89 @@ def test_iso_utc():
     assert iso_utc(None) is None
     assert iso_utc(0) == "1970-01-01T00:00:00Z"
     assert iso_utc(1_800_000_000.9) == "2027-01-15T08:00:00Z"
+
+
+# --- the refresh answer in either form, and the token each attempt carries ------------------------------------
+
+@pytest.mark.parametrize("answer", [
+    dict(json="AT-json-form"),
+    dict(body="AT-bare-form", content_type="text/plain"),
+    dict(body="  AT-bare-form\n", content_type="application/json"),
+])
+def test_the_refreshed_token_is_taken_in_either_form(rsps, make_client, secrets, answer):
+    rsps.get(TASK, status=401, json={"errorCode": "Unauthorized", "message": "expired"})
+    rsps.patch(REFRESH, **answer)
+    rsps.get(TASK, json={"id": TASK_ID})
+    client = make_client(access_token="AT-1", refresh_token="RT")
+    assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
+    expected = "AT-json-form" if "json" in answer else "AT-bare-form"
+    assert auth_header(rsps.calls[-1]) == "Bearer " + expected
+    assert expected in secrets
+
+
+@pytest.mark.parametrize("body", ['{"accessToken": "eyJ-SECRET-TOKEN-PART"}', "eyJ-SECRET TOKEN-PART with spaces"])
+def test_an_unusable_refresh_answer_never_shows_its_body(rsps, make_client, body):
+    rsps.patch(REFRESH, body=body, content_type="text/plain")
+    with pytest.raises(SddcManagerError) as info:
+        make_client(refresh_token="RT").refresh()
+    assert info.value.kind == "auth"
+    assert "SECRET" not in info.value.message and "TOKEN-PART" not in str(info.value.details())
+
+
+def test_a_failed_refresh_answer_that_is_not_an_error_object_is_not_shown(rsps, make_client):
+    rsps.patch(REFRESH, status=418, body="eyJ-SECRET-TOKEN-PART", content_type="text/plain")
+    with pytest.raises(SddcManagerError) as info:
+        make_client(refresh_token="RT").refresh()
+    assert "SECRET" not in info.value.message and "SECRET" not in str(info.value.details())
+
+
+def test_a_read_retried_after_a_backoff_carries_the_token_renewed_meanwhile(rsps, make_client, fake_time):
+    """Another thread renews the session's token while this read sleeps between attempts."""
+    client = make_client(access_token="AT-old", refresh_token="RT")
+    rsps.get(TASK, status=503, json={"message": "busy"})
+    rsps.get(TASK, json={"id": TASK_ID})
+    real_sleep = fake_time.sleep
+
+    def renew_while_sleeping(seconds):
+        client.access_token = "AT-renewed-by-another-thread"
+        real_sleep(seconds)
+
+    client._sleep = renew_while_sleeping
+    assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
+    assert [auth_header(c) for c in rsps.calls] == ["Bearer AT-old", "Bearer AT-renewed-by-another-thread"]
+
+
+def test_a_401_to_a_token_already_replaced_is_not_renewed_again(rsps, make_client):
+    """The rejected token is not the current one any more: send again with the current one, no second renewal."""
+    client = make_client(access_token="AT-old", refresh_token="RT")
+
+    def reject_then_renew(request):
+        client.access_token = "AT-current"  # what another thread's renewal left
+        return (401, {}, json.dumps({"errorCode": "Unauthorized", "message": "expired"}))
+
+    rsps.add_callback(responses.GET, TASK, callback=reject_then_renew)
+    rsps.get(TASK, json={"id": TASK_ID})
+    assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
+    assert [c.request.method for c in rsps.calls] == ["GET", "GET"]
+    assert auth_header(rsps.calls[1]) == "Bearer AT-current"
+    assert client.refreshes == 0
+
+
+def test_parallel_reads_with_an_expiring_token_renew_once_and_all_succeed(rsps, make_client, make_jwt, fake_time):
+    """Many threads share one session whose token is rejected: one renewal serves them all."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    old = make_jwt(exp=int(fake_time.now) + 3600, sub="old")
+    client = make_client(access_token=old, refresh_token="RT")
+
+    def answer(request):
+        if request.headers["Authorization"] == "Bearer " + old:
+            return (401, {}, json.dumps({"errorCode": "Unauthorized", "message": "expired"}))
+        return (200, {}, json.dumps({"id": TASK_ID}))
+
+    rsps.add_callback(responses.GET, TASK, callback=answer)
+    rsps.patch(REFRESH, json="AT-new")
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        found = list(pool.map(lambda _i: client.get_credentials_task(TASK_ID), range(64)))
+    assert found == [{"id": TASK_ID}] * 64
+    assert client.refreshes == 1

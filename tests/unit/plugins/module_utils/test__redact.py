@@ -296,7 +296,8 @@ def test_failure_report_of_any_task_holds_no_password(task):
     clean = redact(report, found)
     for entry in clean:
         assert set(entry) == {"task_id", "resource_name", "resource_type", "username", "credential_type", "subtask",
-                              "error_code", "message", "remediation", "reference_token"}
+                              "status", "error_code", "message", "remediation", "remediation_links", "notifications",
+                              "reference_token"}
     # only free text can still carry one, which the module masks (next test)
     assert secret_values_of(clean) <= secrets_in(task)
 

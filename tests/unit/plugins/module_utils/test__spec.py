@@ -183,7 +183,34 @@ def test_spec_options_match_the_api_vocabulary():
     assert options["operation_type"]["choices"] == ["UPDATE", "ROTATE", "REMEDIATE", "UPDATE_AUTO_ROTATE_POLICY"]
     credential = options["elements"]["options"]["credentials"]["options"]
     assert credential["password"]["no_log"] is True
-    # The spec's ResourceCredentials types first, then the other appliances VCF manages passwords of.
-    assert options["elements"]["options"]["resource_type"]["choices"][:7] == [
-        "ESXI", "VCENTER", "PSC", "NSXT_MANAGER", "NSXT_EDGE", "NSX_ALB", "BACKUP"]
-    assert {"SDDC_MANAGER", "VXRAIL_MANAGER"} <= set(options["elements"]["options"]["resource_type"]["choices"])
+    # No choices: a release newer than this collection must not be refused (it validates the type itself).
+    assert "choices" not in options["elements"]["options"]["resource_type"]
+
+
+def test_resource_types_of_every_release_are_known():
+    # 9.0.2's spec, what 9.1 added, and the 4.x/5.x pages' appliances (FIELD-NOTES.md).
+    assert _spec.RESOURCE_TYPES[:7] == ["ESXI", "VCENTER", "PSC", "NSXT_MANAGER", "NSXT_EDGE", "NSX_ALB", "BACKUP"]
+    assert {"HCX_MANAGER", "VSP", "NSX_MANAGER", "NSX_CONTROLLER", "NSX_EDGE", "VRLI", "VROPS", "VRA", "WSA", "VRSLCM",
+            "VXRAIL_MANAGER"} <= set(_spec.RESOURCE_TYPES)
+
+
+def rotate_element(resource_type):
+    return {"operation_type": "UPDATE", "elements": [{"resource_name": "h", "resource_type": resource_type,
+                                                       "credentials": [{"username": "root", "password": "x"}]}]}
+
+
+@pytest.mark.parametrize("resource_type, unknown, sent", [
+    ("VSP", [], "VSP"), ("HCX_MANAGER", [], "HCX_MANAGER"), ("esxi", [], "ESXI"), ("Vcenter", [], "VCENTER"),
+    ("NEW_APPLIANCE", ["NEW_APPLIANCE"], "NEW_APPLIANCE"),
+])
+def test_known_types_are_upper_cased_and_unknown_upper_case_ones_are_sent_with_a_warning(resource_type, unknown, sent):
+    options = rotate_element(resource_type)
+    assert _spec.validate(options) == []
+    assert _spec.unknown_resource_types(options) == unknown
+    assert _spec.build("UPDATE", options["elements"])["elements"][0]["resourceType"] == sent
+
+
+@pytest.mark.parametrize("resource_type", ["new appliance", "esx-i", "vsp2!", "1ESXI"])
+def test_a_resource_type_that_is_no_api_word_is_refused_naming_the_option(resource_type):
+    problems = _spec.validate(rotate_element(resource_type))
+    assert len(problems) == 1 and problems[0].startswith("elements[0].resource_type")

@@ -54,49 +54,34 @@ def test_both_views_fold_to_the_same_status(a, b):
 
 @pytest.mark.parametrize("status", [
     "SUCCESSFUL", "Successful", "FAILED", "Failed", "USER_CANCELLED", "CANCELLED", "Cancelled", "Canceled",
-    "COMPLETED_WITH_WARNING", "SKIPPED", "INCONSISTENT",
+    "COMPLETED_WITH_WARNING", "SKIPPED", "INCONSISTENT", "TIMED_OUT", "Timed Out",
 ])
 def test_terminal(status):
     assert _status.is_terminal(status)
     assert _status.is_known(status)
+    assert not _status.is_running(status)
 
 
-@pytest.mark.parametrize("status", ["PENDING", "Pending", "IN_PROGRESS", "In Progress"])
+@pytest.mark.parametrize("status", ["PENDING", "Pending", "IN_PROGRESS", "In Progress", "QUEUED", "Queued"])
 def test_running_is_not_terminal(status):
     assert not _status.is_terminal(status)
     assert _status.is_known(status)
+    assert _status.is_running(status)
 
 
 @pytest.mark.parametrize("status", [None, "", "NOT_APPLICABLE", "Paused", "WHATEVER"])
 def test_unknown_status_is_neither_terminal_nor_known(status):
     assert not _status.is_terminal(status)
     assert not _status.is_known(status)
-    assert not _status.succeeded(status)
-    assert not _status.unsuccessful(status)
+    assert not _status.is_running(status)
 
 
-def test_terminal_set_is_exactly_the_documented_one():
+def test_the_sets_cover_every_release_and_do_not_overlap():
     assert _status.TERMINAL == {
         "SUCCESSFUL", "FAILED", "USER_CANCELLED", "CANCELLED", "COMPLETED_WITH_WARNING", "SKIPPED", "INCONSISTENT",
+        "TIMED_OUT",
     }
+    assert _status.RUNNING == {"PENDING", "QUEUED", "IN_PROGRESS"}
     assert not _status.TERMINAL & _status.RUNNING
     assert _status.SUCCEEDED | _status.UNSUCCESSFUL == _status.TERMINAL
     assert not _status.SUCCEEDED & _status.UNSUCCESSFUL
-
-
-@pytest.mark.parametrize("status, succeeded, unsuccessful", [
-    ("SUCCESSFUL", True, False),
-    ("Successful", True, False),
-    ("COMPLETED_WITH_WARNING", True, False),
-    ("FAILED", False, True),
-    ("Failed", False, True),
-    ("USER_CANCELLED", False, True),
-    ("Cancelled", False, True),
-    ("INCONSISTENT", False, True),
-    ("SKIPPED", False, True),
-    ("IN_PROGRESS", False, False),
-    ("In Progress", False, False),
-])
-def test_succeeded_and_unsuccessful(status, succeeded, unsuccessful):
-    assert _status.succeeded(status) is succeeded
-    assert _status.unsuccessful(status) is unsuccessful

@@ -178,7 +178,10 @@ def test_failure_report_of_a_failed_sub_task(failed_rotate):
         "subtask": "Rotate root on esxi-01",
         "error_code": "ESXI_PASSWORD_UPDATE_FAILED",
         "message": "Failed to update the password of root on esxi-01.example.com.",
+        "status": "FAILED",
         "remediation": "Check that the host is reachable over SSH and retry.",
+        "remediation_links": [],
+        "notifications": [],
         "reference_token": "REF-7Q2X9A",
     }]
 
@@ -211,26 +214,34 @@ def test_failure_report_falls_back_to_the_task_errors(failed_rotate):
 def test_failure_report_of_a_failed_task_without_any_error():
     report = _tasks.failure_report(task(status="Failed"))
     assert report == [{"task_id": TASK_ID, "resource_name": None, "resource_type": None, "username": None,
-                       "credential_type": None, "subtask": None, "error_code": None, "message": None,
-                       "remediation": None, "reference_token": None}]
+                       "credential_type": None, "subtask": None, "status": "FAILED", "error_code": None,
+                       "message": "It ended FAILED and SDDC Manager reported no error for it.",
+                       "remediation": None, "remediation_links": [], "notifications": [], "reference_token": None}]
 
 
-@pytest.mark.parametrize("status", ["SUCCESSFUL", "IN_PROGRESS", "USER_CANCELLED", "INCONSISTENT"])
-def test_no_failure_report_unless_failed(failed_rotate, status):
+@pytest.mark.parametrize("status", ["SUCCESSFUL", "IN_PROGRESS", "Pending"])
+def test_no_failure_report_for_success_or_running(failed_rotate, status):
+    failed_rotate["status"] = status
+    assert _tasks.failure_report(failed_rotate) == []
+
+
+@pytest.mark.parametrize("status", ["USER_CANCELLED", "INCONSISTENT", "Cancelled", "SKIPPED", "TIMED_OUT"])
+def test_every_other_end_has_a_report_with_what_to_do(failed_rotate, status):
     failed_rotate["status"] = status
     failed_rotate["subTasks"][0]["status"] = "SUCCESSFUL"
-    assert _tasks.failure_report(failed_rotate) == []
+    report = _tasks.failure_report(failed_rotate)
+    assert len(report) == 1 and report[0]["remediation"] and report[0]["message"]
 
 
 def test_describe_failures(failed_rotate):
     lines = _tasks.describe_failures(_tasks.failure_report(failed_rotate))
     assert lines == ["task %s: ESXI esxi-01.example.com, sub-task 'Rotate root on esxi-01': Failed to update the "
-                     "password of root on esxi-01.example.com. Remediation: Check that the host is reachable over "
-                     "SSH and retry." % TASK_ID]
+                     "password of root on esxi-01.example.com. [ESXI_PASSWORD_UPDATE_FAILED] Remediation: Check that "
+                     "the host is reachable over SSH and retry." % TASK_ID]
     bare = _tasks.describe_failures(_tasks.failure_report(task(status="FAILED")))
-    assert bare == ["task %s: resource (unnamed): failed without an error message" % TASK_ID]
+    assert bare == ["task %s: the task: It ended FAILED and SDDC Manager reported no error for it." % TASK_ID]
     coded = _tasks.describe_failures([{"task_id": "t", "error_code": "E1"}])
-    assert coded == ["task t: resource (unnamed): E1"]
+    assert coded == ["task t: the task: E1"]
 
 
 # --- plan_retry -------------------------------------------------------------------------------------
@@ -610,3 +621,75 @@ def test_select_discovers_failed_tasks_with_one_list_read(rsps, client):
     assert [m for m, _url in methods(rsps)] == ["GET", "GET"]
     selected = _tasks.select_tasks(client, [], discover=True, resource_names=["vc-01"])
     assert list(selected) == ["f-vc"]
+
+
+# --- every answer form of an accepted write ------------------------------------------------------------------
+
+ELEMENTS = {"operation_type": "ROTATE", "elements": [
+    {"resource_name": "esxi-01.example.com", "resource_type": "ESXI", "credentials": [{"username": "root"}]}]}
+
+
+@pytest.mark.parametrize("answer", [
+    dict(status=202, body=""), dict(status=204), dict(status=200, body=""),
+    dict(status=202, json={"id": TASK_ID}),  # a Task without its status
+])
+def test_an_accepted_retry_without_the_task_in_its_answer_is_read(rsps, client, answer):
+    rsps.patch(TASK, **answer)
+    rsps.get(TASK, json=task(status="IN_PROGRESS", completed=None))
+    result = _tasks.retry(client, TASK_ID, ELEMENTS, task=task())
+    assert result["retried"] is True and result["changed"] is True
+    assert result["task"]["status"] == "IN_PROGRESS" and result["task_id"] == TASK_ID
+    assert [m for m, _u in methods(rsps)] == ["PATCH", "GET"]
+
+
+def test_an_accepted_retry_whose_answer_cannot_be_read_is_still_reported_as_retried(rsps, client):
+    rsps.patch(TASK, status=204)
+    rsps.get(TASK, status=503, json={"message": "busy"})
+    rsps.get(TASK, status=503, json={"message": "busy"})
+    result = _tasks.retry(client, TASK_ID, ELEMENTS, task=task())
+    assert result["retried"] is True and result["task"]["status"] is None
+    assert "503" in result["read_error"]
+    assert len(patches(rsps)) == 1
+
+
+def test_an_answer_naming_another_task_is_followed(rsps, client):
+    rsps.patch(TASK, status=202, json={"id": "new-task", "status": "In Progress"})
+    rsps.get(TASKS + "/new-task", json=task("new-task", status="IN_PROGRESS", completed=None))
+    result = _tasks.retry(client, TASK_ID, ELEMENTS, task=task())
+    assert result["task_id"] == "new-task" and result["task"]["id"] == "new-task"
+
+
+def test_an_answer_naming_a_task_that_is_no_credentials_task_keeps_the_original(rsps, client):
+    rsps.patch(TASK, status=202, json={"id": "generic-task-7", "status": "In Progress"})
+    rsps.get(TASKS + "/generic-task-7", status=404, json={"errorCode": "CREDENTIALS_TASK_NOT_FOUND"})
+    rsps.get(TASK, json=task(status="IN_PROGRESS", completed=None))
+    result = _tasks.retry(client, TASK_ID, ELEMENTS, task=task())
+    assert result["task_id"] == TASK_ID and result["task"]["status"] == "IN_PROGRESS"
+
+
+@pytest.mark.parametrize("answer", [dict(status=202, body=""), dict(status=204), dict(status=200)])
+def test_an_accepted_cancel_without_a_body_is_read(rsps, client, answer):
+    rsps.get(TASK, json=task())
+    rsps.delete(TASK, **answer)
+    rsps.get(TASK, json=task(status="USER_CANCELLED"))
+    result = _tasks.cancel(client, TASK_ID)
+    assert result["changed"] is True and result["task"]["status"] == "USER_CANCELLED"
+    assert [m for m, _u in methods(rsps)] == ["GET", "DELETE", "GET"]
+
+
+@pytest.mark.parametrize("names, found", [
+    (["ESXI-01.EXAMPLE.COM"], True), (["esxi-01.example.com"], True), (["Esxi-01.Example.Com"], True),
+    (["esxi-02.example.com"], False),
+])
+def test_resource_names_are_matched_without_case(names, found):
+    listed = task(subTasks=[{"resourceName": "esxi-01.example.com", "entityType": "ESXI", "status": "FAILED"}])
+    assert _tasks.matches_resources(listed, ["esxi"], names) is found
+
+
+@pytest.mark.parametrize("text, epoch", [
+    ("2026-11-20T10:00:00.000Z", 1795168800.0), ("2026-11-20T10:00:00Z", 1795168800.0),
+    ("2026-11-20T11:00:00+01:00", 1795168800.0), ("2026-11-20T10:00:00", 1795168800.0),
+    ("not a time", None), (None, None), ("", None),
+])
+def test_timestamps_of_every_form(text, epoch):
+    assert _tasks.timestamp(text) == epoch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, WaitOutcome, baseline_of, task_done
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import SETTLE_SECONDS, Waiter, WaitOutcome, baseline_of
 
 OLD = "2026-11-27T10:04:12.000Z"
 NEW = "2026-11-27T10:20:00.000Z"
@@ -38,27 +38,27 @@ def waiter(server, fake_time, timeout, sleep=10, **kwargs):
     return Waiter(server.fetch, timeout, sleep, clock=fake_time.clock, sleeper=fake_time.sleep, **kwargs)
 
 
-@pytest.mark.parametrize("status, done", [
+@pytest.mark.parametrize("status, ended", [
     ("SUCCESSFUL", True), ("FAILED", True), ("Failed", True), ("USER_CANCELLED", True), ("Cancelled", True),
-    ("COMPLETED_WITH_WARNING", True), ("INCONSISTENT", True), ("SKIPPED", True),
-    ("IN_PROGRESS", False), ("In Progress", False), ("PENDING", False), (None, False), ("NOT_APPLICABLE", False),
+    ("COMPLETED_WITH_WARNING", True), ("INCONSISTENT", True), ("SKIPPED", True), ("TIMED_OUT", True),
+    ("IN_PROGRESS", False), ("In Progress", False), ("PENDING", False), ("Queued", False),
+    (None, False), ("NOT_APPLICABLE", False),
 ])
-def test_task_done(status, done):
-    assert task_done(task("t", status)) is done
+def test_a_task_is_waited_for_until_its_verdict_says_it_ended(fake_time, status, ended):
+    server = Server(fake_time, a=[status])
+    outcome = waiter(server, fake_time, timeout=20).wait(["a"])
+    assert (outcome.pending_ids == []) is ended
 
 
-def test_task_done_ignores_the_baseline_state():
-    baseline = ("FAILED", OLD)
-    assert task_done(task("t", "FAILED", OLD), baseline) is False
-    assert task_done(task("t", "Failed", OLD), baseline) is False  # generic view spelling, same state
-    assert task_done(task("t", "FAILED", NEW), baseline) is True
-    assert task_done(task("t", "SUCCESSFUL", OLD), baseline) is True
-    assert task_done(task("t", "IN_PROGRESS"), baseline) is False
+def test_an_unknown_status_with_a_completion_time_has_ended(fake_time):
+    server = Server(fake_time, a=[("ROLLED_BACK", NEW)])
+    outcome = waiter(server, fake_time, timeout=600).wait(["a"])
+    assert outcome.pending_ids == [] and outcome.verdicts["a"].state == "unknown"
 
 
-def test_baseline_of():
-    assert baseline_of(task("t", "Failed", OLD)) == ("FAILED", OLD)
-    assert baseline_of({}) == ("UNKNOWN", None)
+def test_baseline_of_folds_spellings():
+    assert baseline_of(task("t", "Failed", OLD)) == baseline_of(task("t", "FAILED", OLD))
+    assert baseline_of(task("t", "FAILED", OLD)) != baseline_of(task("t", "FAILED", NEW))
 
 
 def test_polls_until_all_are_done(fake_time):
@@ -112,17 +112,41 @@ def test_slow_fetches_count_against_the_timeout(fake_time):
 
 def test_baselines_ignore_the_stale_failed_state(fake_time):
     server = Server(fake_time, a=[("FAILED", OLD), ("FAILED", OLD), ("IN_PROGRESS", None), ("FAILED", NEW)])
-    outcome = waiter(server, fake_time, timeout=600).wait(["a"], baselines={"a": ("FAILED", OLD)})
+    outcome = waiter(server, fake_time, timeout=600).wait(["a"], baselines={"a": baseline_of(task("a", "FAILED", OLD))})
     assert outcome.polls == 4
     assert outcome.pending_ids == []
     assert outcome.tasks["a"]["completionTimestamp"] == NEW
 
 
-def test_baseline_stays_pending_until_timeout(fake_time):
+def test_the_old_state_seen_again_after_the_task_ran_is_its_new_end(fake_time):
+    """A task that fails again without a completion time looks like the old run; having seen it run tells them apart."""
+    server = Server(fake_time, a=[("FAILED", None), ("IN_PROGRESS", None), ("FAILED", None)])
+    outcome = waiter(server, fake_time, timeout=600).wait(["a"], baselines={"a": baseline_of(task("a", "FAILED"))})
+    assert (outcome.polls, outcome.pending_ids) == (3, [])
+    assert outcome.verdicts["a"].reason == "failed"
+
+
+def test_the_old_state_never_seen_to_change_is_the_end_once_the_settle_time_passed(fake_time):
+    """SDDC Manager may fail the retry before any read sees it run, and without a completion time."""
+    server = Server(fake_time, a=[("FAILED", None)])
+    outcome = waiter(server, fake_time, timeout=600).wait(["a"], baselines={"a": baseline_of(task("a", "FAILED"))})
+    assert outcome.pending_ids == []
+    assert SETTLE_SECONDS <= outcome.elapsed < SETTLE_SECONDS + 10
+    assert outcome.verdicts["a"].state == "attention"
+
+
+def test_baseline_stays_pending_until_timeout_when_the_timeout_comes_first(fake_time):
     server = Server(fake_time, a=[("FAILED", OLD)])
-    outcome = waiter(server, fake_time, timeout=30).wait(["a"], baselines={"a": ("FAILED", OLD)})
+    outcome = waiter(server, fake_time, timeout=20).wait(["a"], baselines={"a": baseline_of(task("a", "FAILED", OLD))})
     assert outcome.pending_ids == ["a"]
-    assert outcome.polls == 4
+    assert outcome.polls == 3
+
+
+def test_the_controller_time_of_each_end_is_kept(fake_time):
+    server = Server(fake_time, a=["IN_PROGRESS", "IN_PROGRESS", "SUCCESSFUL"])
+    outcome = Waiter(server.fetch, 600, 10, clock=fake_time.clock, sleeper=fake_time.sleep,
+                     wall_clock=fake_time.clock).wait(["a"])
+    assert outcome.watches["a"].ended_at == fake_time.now
 
 
 def test_known_done_tasks_are_not_fetched(fake_time):
@@ -159,11 +183,15 @@ def test_negative_values_are_clamped(fake_time):
     assert w.wait(["a"]).polls == 1
 
 
-def test_custom_done_predicate(fake_time):
-    server = Server(fake_time, a=["IN_PROGRESS", "PENDING"])
-    outcome = waiter(server, fake_time, timeout=600,
-                     done=lambda t, baseline: t["status"] == "PENDING").wait(["a"])
-    assert outcome.polls == 2
+def test_wait_outcome_splits_by_verdict(fake_time):
+    server = Server(fake_time, a=["SUCCESSFUL"], b=["INCONSISTENT"], c=[("ROLLED_BACK", NEW)], d=["IN_PROGRESS"],
+                    e=["USER_CANCELLED"])
+    outcome = waiter(server, fake_time, timeout=0).wait(["a", "b", "c", "d", "e"])
+    split = outcome.split(["a", "b", "c", "d", "e"])
+    assert (split["succeeded_ids"], split["failed_ids"], split["unknown_ids"], split["pending_ids"]) == (
+        ["a"], ["b", "e"], ["c"], ["d"])
+    assert [e["task_id"] for e in split["failed_subtasks"]] == ["b", "c", "e"]
+    assert len(split["problems"]) == 3 and "REMEDIATE" in split["problems"][0]
 
 
 def test_wait_outcome():

@@ -26,7 +26,9 @@ def resource_credentials(resource="esxi-01.example.com"):
         {"username": "root", "credentialType": "SSH", "accountType": "USER", "password": "PLANTED-rc-9f3a"}]}]
 
 
-ACCEPTED = {"id": "x", "status": "In Progress"}
+def accepted(task_id):
+    """SDDC Manager 9.x's answer to an accepted retry: the generic Task view, title-case status."""
+    return {"id": task_id, "status": "In Progress"}
 
 
 @pytest.fixture(name="clock")
@@ -43,13 +45,14 @@ def test_discover_retries_failed_tasks_of_the_type_and_skips_the_rest(run_module
                                        task("c", "FAILED", resource="vc-01.example.com"),
                                        task("d", "IN_PROGRESS")]})
     rsps.get(TASKS + "/a/resource-credentials", json=resource_credentials())
-    rsps.patch(TASKS + "/a", status=202, json=ACCEPTED)
+    rsps.patch(TASKS + "/a", status=202, json=accepted("a"))
     result, failed = run_module(credentials_task_bulk_retry, dict(CONN, discover=True,
                                                                   resource_names=["esxi-01.example.com"]))
     assert not failed, result
     assert result["changed"] is True
     assert result["retried"] == ["a"]
-    assert result["skipped_ids"] == []
+    # d is running and touches the resource too: watched, not retried (and not waited for without wait)
+    assert result["skipped_ids"] == [] and result["watched_ids"] == ["d"]
     patch = [c for c in rsps.calls if c.request.method == "PATCH"][0]
     assert json.loads(patch.request.body) == {"operationType": "ROTATE", "elements": [
         {"resourceType": "ESXI", "resourceName": "esxi-01.example.com",
@@ -58,13 +61,29 @@ def test_discover_retries_failed_tasks_of_the_type_and_skips_the_rest(run_module
     assert_clean(result["results"])
 
 
-def test_named_tasks_already_running_or_done_are_skipped_without_a_write(run_module, rsps):
+def test_named_tasks_already_running_are_watched_and_done_ones_skipped_without_a_write(run_module, rsps):
     rsps.get(TASKS, json={"elements": [task("a", "SUCCESSFUL"), task("b", "IN_PROGRESS"), task("c", "PENDING")]})
     result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "b", "c"]))
     assert not failed, result
     assert result["changed"] is False
-    assert result["retried"] == [] and sorted(result["skipped_ids"]) == ["a", "b", "c"]
+    assert result["retried"] == [] and result["skipped_ids"] == ["a"] and sorted(result["watched_ids"]) == ["b", "c"]
+    assert sorted((r["task_id"], r["action"]) for r in result["results"]) == [
+        ("a", "skipped"), ("b", "watched"), ("c", "watched")]
     assert [m for m, _url in methods(rsps)] == ["GET"]
+
+
+def test_with_wait_running_tasks_are_waited_for_and_their_real_end_reported(run_module, rsps, clock):
+    """A rerun after a wait that timed out: nothing to retry, but the tasks still running must be followed."""
+    rsps.get(TASKS, json={"elements": [task("a", "SUCCESSFUL"), task("b", "IN_PROGRESS"), task("c", "PENDING")]})
+    # two tasks to follow: read one by one
+    rsps.get(TASKS + "/b", json=task("b", "INCONSISTENT"))
+    rsps.get(TASKS + "/c", json=task("c", "SUCCESSFUL"))
+    result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "b", "c"], wait=True))
+    assert failed, "a watched task that ended INCONSISTENT fails the module"
+    assert result["changed"] is False
+    assert (result["succeeded_ids"], result["failed_ids"]) == (["c"], ["b"])
+    assert "INCONSISTENT" in result["msg"] and "REMEDIATE" in result["msg"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "GET", "GET"]
 
 
 def test_check_mode_names_what_would_be_retried_and_writes_nothing(run_module, rsps):
@@ -98,7 +117,7 @@ def test_a_task_that_cannot_be_retried_does_not_stop_the_others(run_module, rsps
     rsps.get(TASKS, json={"elements": [task("a", "FAILED"), task("u", "FAILED", task_type="UPDATE"),
                                        task("x", "USER_CANCELLED")]})
     rsps.get(TASKS + "/a/resource-credentials", json=resource_credentials())
-    rsps.patch(TASKS + "/a", status=202, json=ACCEPTED)
+    rsps.patch(TASKS + "/a", status=202, json=accepted("a"))
     result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "u", "x"]))
     assert failed
     assert result["retried"] == ["a"]
@@ -112,7 +131,7 @@ def test_a_lost_server_after_some_retries_reports_them_as_changed(run_module, rs
     rsps.get(TASKS + "/b", json=task("b", "FAILED", resource="esxi-02.example.com"))
     rsps.get(TASKS + "/a/resource-credentials", json=resource_credentials())
     rsps.get(TASKS + "/b/resource-credentials", body=RequestsConnectionError("[Errno 111] Connection refused"))
-    rsps.patch(TASKS + "/a", status=202, json=ACCEPTED)
+    rsps.patch(TASKS + "/a", status=202, json=accepted("a"))
     result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "b"], concurrency=1))
     assert failed
     assert result["changed"] is True
@@ -125,7 +144,7 @@ def test_wait_reports_each_outcome_with_the_failure_report(run_module, rsps, clo
     rsps.get(TASKS + "/b", json=task("b", "FAILED", resource="esxi-02.example.com"))
     for task_id, resource in (("a", "esxi-01.example.com"), ("b", "esxi-02.example.com")):
         rsps.get(TASKS + "/%s/resource-credentials" % task_id, json=resource_credentials(resource))
-        rsps.patch(TASKS + "/" + task_id, status=202, json=ACCEPTED)
+        rsps.patch(TASKS + "/" + task_id, status=202, json=accepted(task_id))
     again = task("b", "FAILED", resource="esxi-02.example.com", completed="2026-11-27T10:00:00.000Z")
     again["subTasks"][0]["errors"] = [{"errorCode": "SSH_AUTH", "message": "root login refused",
                                        "remediationMessage": "Reset the root password, then retry"}]

@@ -279,3 +279,31 @@ def test_arguments_win_over_the_environment(run_module, rsps, monkeypatch):
     result, failed = run_module(credentials_task_info, CONN)
     assert not failed
     assert rsps.calls[0].request.headers["Authorization"] == "Bearer AT-info-31c7"
+
+
+def test_the_list_is_newest_first_whatever_order_the_server_sends(run_module, rsps):
+    def at(task_id, created):
+        return dict(task(task_id, "FAILED", ("esxi-01.example.com", "ESXI")), creationTimestamp=created)
+
+    rsps.get(TASKS, json={"elements": [
+        at("mid", "2026-11-27T10:00:00.000Z"), at("none", None), at("new", "2026-11-27T12:30:00+01:00"),
+        at("old", "2026-11-20T10:00:00Z")]})
+    result, failed = run_module(credentials_task_info, CONN)
+    assert not failed, result
+    assert ids(result) == ["new", "mid", "old", "none"]
+
+
+@pytest.mark.parametrize("name", ["ESXI-02.EXAMPLE.COM", "Esxi-02.example.com", "esxi-02.example.com"])
+def test_resource_name_matches_without_case(run_module, listing, name):
+    result, failed = run_module(credentials_task_info, dict(CONN, resource_name=name))
+    assert not failed, result
+    assert ids(result) == ["t-running"]
+
+
+def test_every_task_carries_its_verdict(run_module, listing):
+    result, failed = run_module(credentials_task_info, CONN)
+    assert not failed, result
+    verdicts = dict((t["id"], (t["verdict"], t["verdict_reason"])) for t in result["tasks"])
+    assert verdicts["t-running"] == ("running", None) and verdicts["t-generic"] == ("running", None)
+    assert verdicts["t-ok"] == ("succeeded", None) and verdicts["t-nsx"] == ("attention", "failed")
+    assert verdicts["t-cancelled"] == ("attention", "cancelled")

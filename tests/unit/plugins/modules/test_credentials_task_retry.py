@@ -102,7 +102,7 @@ INVALID = [
     ({"operation_type": "UPDATE", "elements": [{"resource_name": "h",
                                                 "credentials": [{"username": "root", "password": NEW_PASSWORD}]}]},
      "resource_type"),
-    ({"operation_type": "UPDATE", "elements": [esxi(NEW_PASSWORD, resource_type="HOST")]}, "resource_type"),
+    ({"operation_type": "UPDATE", "elements": [esxi(NEW_PASSWORD, resource_type="esx host")]}, "resource_type"),
     ({"operation_type": "UPDATE", "elements": [{"resource_name": "h", "resource_type": "ESXI"}]}, "credentials"),
     ({"operation_type": "UPDATE", "elements": [dict(esxi(), credentials=[{"password": NEW_PASSWORD}])]},
      "username"),
@@ -360,9 +360,10 @@ def test_wait_and_it_failed_again(run_module, rotate_server, failed_task, fake_w
     assert "Remediation: Check that the host is reachable over SSH and retry." in result["msg"]
     assert result["failed_subtasks"] == [{
         "task_id": TASK_ID, "resource_name": "esxi-01.example.com", "resource_type": "ESXI", "username": "root",
-        "credential_type": "SSH", "subtask": "Rotate root on esxi-01", "error_code": "ESXI_PASSWORD_UPDATE_FAILED",
-        "message": "Host esxi-01.example.com is not reachable.",
-        "remediation": "Check that the host is reachable over SSH and retry.", "reference_token": "REF-7Q2X9A"}]
+        "credential_type": "SSH", "subtask": "Rotate root on esxi-01", "status": "FAILED",
+        "error_code": "ESXI_PASSWORD_UPDATE_FAILED", "message": "Host esxi-01.example.com is not reachable.",
+        "remediation": "Check that the host is reachable over SSH and retry.", "remediation_links": [],
+        "notifications": [], "reference_token": "REF-7Q2X9A"}]
     assert_clean(result["task"])
     assert "PLANTED" not in json.dumps(result)
 
@@ -386,7 +387,7 @@ def test_wait_and_failed_again_without_failing(run_module, rotate_server, failed
     rotate_server.get(TASK, json=as_task(failed_task, "FAILED", NEW))
     result, failed = run_module(credentials_task_retry, args(wait=True, fail_on_failure=False))
     assert not failed, result
-    assert result["msg"] == "Task %s was retried and ended FAILED." % TASK_ID
+    assert result["msg"].startswith("Task %s was retried and failed again: ESXI esxi-01.example.com" % TASK_ID)
     assert len(result["failed_subtasks"]) == 1
 
 
@@ -411,10 +412,40 @@ def test_no_wait_in_check_mode(run_module, rotate_server, fake_waiter):
     assert patches(rotate_server) == []
 
 
-def test_no_wait_when_nothing_was_retried(run_module, rsps, failed_task, fake_waiter):
+def test_no_wait_when_nothing_was_retried_and_the_task_already_succeeded(run_module, rsps, failed_task, fake_waiter):
     clock = fake_waiter(credentials_task_retry)
-    rsps.get(TASK, json=as_task(failed_task, "IN_PROGRESS"))
+    rsps.get(TASK, json=as_task(failed_task, "SUCCESSFUL", NEW, sub_status="SUCCESSFUL"))
     result, failed = run_module(credentials_task_retry, args(wait=True))
     assert not failed
     assert (result["changed"], clock.sleeps, methods(rsps)) == (False, [], ["GET"])
     assert "elapsed" not in result
+
+
+@pytest.mark.parametrize("end, fails", [("SUCCESSFUL", False), ("FAILED", True), ("INCONSISTENT", True)])
+def test_wait_on_a_task_already_running_reports_how_it_ends(run_module, rsps, failed_task, fake_waiter, end, fails):
+    """The rerun after a wait that timed out: no retry is sent, but the task is followed to its end."""
+    clock = fake_waiter(credentials_task_retry)
+    rsps.get(TASK, json=as_task(failed_task, "IN_PROGRESS", sub_status="IN_PROGRESS"))
+    rsps.get(TASK, json=as_task(failed_task, "IN_PROGRESS", sub_status="IN_PROGRESS"))
+    rsps.get(TASK, json=as_task(failed_task, end, NEW, sub_status=end))
+    result, failed = run_module(credentials_task_retry, args(wait=True))
+    assert failed is fails, result
+    assert (result["changed"], result["retried"], result["status"]) == (False, False, end)
+    assert result["msg"].startswith("Task %s was already IN_PROGRESS when this run started and " % TASK_ID)
+    assert clock.sleeps == [10] and "PATCH" not in methods(rsps)
+
+
+@pytest.mark.parametrize("fail_on_failure", [True, False])
+@pytest.mark.parametrize("end, reason", [
+    ("INCONSISTENT", "REMEDIATE"), ("USER_CANCELLED", "cancelled"), ("SKIPPED", "skipped"), ("TIMED_OUT", "timed out"),
+    ("ROLLED_BACK", "does not know"),
+])
+def test_a_retry_that_ends_in_anything_but_success_fails(run_module, rotate_server, failed_task, fake_waiter, end,
+                                                         reason, fail_on_failure):
+    fake_waiter(credentials_task_retry)
+    rotate_server.get(TASK, json=as_task(failed_task, end, NEW, sub_status="SUCCESSFUL"))
+    result, failed = run_module(credentials_task_retry, args(wait=True, fail_on_failure=fail_on_failure))
+    assert failed is fail_on_failure, result
+    assert result["changed"] is True and result["retried"] is True
+    assert reason in result["msg"] and result["task"]["verdict"] in ("attention", "unknown")
+    assert result["failed_subtasks"]

@@ -48,7 +48,7 @@ def test_two_tasks_are_read_one_by_one_until_done(run_module, rsps, clock, asser
     assert result["elapsed"] == 10.0
     assert clock.sleeps == [10]
     assert urls(rsps) == ["/v1/credentials/tasks/a", "/v1/credentials/tasks/b"] * 2
-    assert result["msg"] == "2 succeeded, 0 failed, 0 still running after 10 s."
+    assert result["msg"] == "2 succeeded, 0 did not succeed, 0 still running after 10 s."
     assert [t["id"] for t in result["tasks"]] == ["a", "b"]
     assert_clean(result["tasks"])
     assert "PLANTED" not in json.dumps(result)
@@ -83,13 +83,14 @@ def test_a_failed_task_fails_the_module_with_its_report(run_module, rsps, clock,
     assert failed
     assert result["succeeded_ids"] == ["ok"]
     assert result["failed_ids"] == ["bad"]
-    assert result["msg"] == ("1 of 2 tasks did not succeed: task bad: ESXI esxi-01.example.com, sub-task 'Rotate "
-                             "root': SSH to esxi-01.example.com timed out. Remediation: Fix esxi-01.example.com.")
+    assert result["msg"] == ("1 of 2 tasks did not succeed: Task bad failed: ESXI esxi-01.example.com, sub-task "
+                             "'Rotate root': SSH to esxi-01.example.com timed out. [E_BAD] Remediation: Fix "
+                             "esxi-01.example.com.")
     assert result["failed_subtasks"] == [{
         "task_id": "bad", "resource_name": "esxi-01.example.com", "resource_type": "ESXI", "username": "root",
-        "credential_type": "SSH", "subtask": "Rotate root", "error_code": "E_BAD",
+        "credential_type": "SSH", "subtask": "Rotate root", "status": "FAILED", "error_code": "E_BAD",
         "message": "SSH to esxi-01.example.com timed out.", "remediation": "Fix esxi-01.example.com.",
-        "reference_token": "REF-bad"}]
+        "remediation_links": [], "notifications": [], "reference_token": "REF-bad"}]
     assert_clean(result["tasks"])
     assert "PLANTED" not in json.dumps(result)
     assert clock.sleeps == []
@@ -101,17 +102,29 @@ def test_failures_without_failing(run_module, rsps, clock):
     assert not failed, result
     assert result["failed_ids"] == ["bad"]
     assert len(result["failed_subtasks"]) == 1
-    assert result["msg"] == "0 succeeded, 1 failed, 0 still running after 0 s."
+    assert result["msg"] == "0 succeeded, 1 did not succeed, 0 still running after 0 s."
 
 
-@pytest.mark.parametrize("status", ["USER_CANCELLED", "INCONSISTENT", "Cancelled"])
-def test_unsuccessful_without_a_report_is_named(run_module, rsps, clock, status):
+@pytest.mark.parametrize("status, words", [
+    ("USER_CANCELLED", "cancelled by a user"), ("INCONSISTENT", "REMEDIATE"), ("Cancelled", "was cancelled"),
+    ("SKIPPED", "skipped"), ("Timed Out", "timed out"), ("FAILED", "reported no error"),
+])
+def test_anything_but_success_without_an_error_is_named_with_what_to_do(run_module, rsps, clock, status, words):
     rsps.get(TASKS + "/x", json={"id": "x", "status": status})
     result, failed = run_module(credentials_task_wait, dict(CONN, task_ids=["x"]))
     assert failed
     assert result["failed_ids"] == ["x"]
-    assert result["failed_subtasks"] == []
-    assert "task x ended " in result["msg"]
+    assert len(result["failed_subtasks"]) == 1
+    assert "Task x " in result["msg"] and words in result["msg"]
+
+
+def test_a_status_nobody_knows_is_never_a_success(run_module, rsps, clock):
+    rsps.get(TASKS + "/x", json={"id": "x", "status": "ROLLED_BACK", "completionTimestamp": "2026-11-27T10:00:00Z"})
+    result, failed = run_module(credentials_task_wait, dict(CONN, task_ids=["x"]))
+    assert failed
+    assert (result["succeeded_ids"], result["failed_ids"], result["unknown_ids"]) == ([], [], ["x"])
+    assert "ROLLED_BACK" in result["msg"] and "not counted as a success" in result["msg"]
+    assert result["tasks"][0]["verdict"] == "unknown"
 
 
 def test_timeout_fails_and_names_the_pending_ids(run_module, rsps, clock):
@@ -135,7 +148,7 @@ def test_timeout_without_failing_returns_the_pending_ids(run_module, rsps, clock
                                                             fail_on_timeout=False))
     assert not failed, result
     assert result["pending_ids"] == ["slow"]
-    assert result["msg"] == "0 succeeded, 0 failed, 1 still running after 60 s."
+    assert result["msg"] == "0 succeeded, 0 did not succeed, 1 still running after 60 s."
 
 
 def test_an_unknown_status_is_waited_for_and_named_in_a_warning(run_module, rsps, clock):

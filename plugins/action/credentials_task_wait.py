@@ -1,0 +1,165 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Controller side of credentials_task_wait: with progress_interval, a long wait as a flat loop of short ones.
+
+Without progress_interval the module runs once, as any module does. With it, the module runs once per interval
+(each run waits at most that long) and a progress line is printed after each run, so an admin watching a play or
+an AWX job sees the wait move. The loop is flat: hours of waiting cost one module run per interval and nothing
+that grows with time, and the overall wait_timeout is kept to within one interval.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import time
+
+from ansible.plugins.action import ActionBase
+from ansible.utils.display import Display
+from ansible.utils.vars import merge_hash
+
+display = Display()
+
+# The module's own default, for the overall deadline when the task does not set wait_timeout.
+DEFAULT_WAIT_TIMEOUT = 1800
+# Keys of a wait result that together say where every task stood when it was last read.
+STATE_KEYS = ("tasks", "succeeded_ids", "failed_ids", "unknown_ids", "pending_ids", "failed_subtasks")
+
+
+def _whole_seconds(value, name, minimum):
+    """``value`` as an int of at least ``minimum``, or an error sentence naming ``name``."""
+    if isinstance(value, bool):
+        return None, "%s must be a whole number of seconds, got %r." % (name, value)
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None, "%s must be a whole number of seconds, got %r." % (name, value)
+    if number != value and str(number) != str(value).strip():
+        return None, "%s must be a whole number of seconds, got %r." % (name, value)
+    if number < minimum:
+        return None, "%s must be at least %d second%s, got %d." % (name, minimum, "" if minimum == 1 else "s", number)
+    return number, None
+
+
+def progress_line(host, result, elapsed):
+    """The line printed after each interval: what runs, what ended well, what needs a person, time waited."""
+    attention = len(result.get("failed_ids") or []) + len(result.get("unknown_ids") or [])
+    return "[%s] credentials tasks: %d running, %d succeeded, %d need attention, %d s elapsed" % (
+        host, len(result.get("pending_ids") or []), len(result.get("succeeded_ids") or []), attention,
+        int(round(elapsed)))
+
+
+def is_outcome(result):
+    """A module result that holds the state of the tasks: a finished wait, or one that failed on their outcome.
+
+    A run that failed before it could read the tasks (connection, TLS, login, bad options) has no such state.
+    """
+    return isinstance(result, dict) and "pending_ids" in result and "succeeded_ids" in result
+
+
+class ActionModule(ActionBase):
+
+    _supports_check_mode = True
+    _supports_async = True
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp  # tmp no longer has any effect
+        args = dict(self._task.args)
+        interval = args.pop("progress_interval", None)
+        wrap_async = self._task.async_val and not self._connection.has_native_async
+        try:
+            if interval is None:
+                return merge_hash(result, self._execute_module(module_args=args, task_vars=task_vars,
+                                                               wrap_async=wrap_async))
+            if self._task.async_val:
+                result.update(failed=True, msg="progress_interval prints a line per interval while the play waits; "
+                                               "it cannot be combined with async. Leave out one of them.")
+                return result
+            interval, problem = _whole_seconds(interval, "progress_interval", 1)
+            timeout, timeout_problem = _whole_seconds(args.get("wait_timeout", DEFAULT_WAIT_TIMEOUT),
+                                                      "wait_timeout", 0)
+            if problem or timeout_problem:
+                result.update(failed=True, msg=" ".join(p for p in (problem, timeout_problem) if p))
+                return result
+            host = (task_vars or {}).get("inventory_hostname", "localhost")
+            return merge_hash(result, self._wait_in_intervals(args, interval, timeout, host, task_vars))
+        finally:
+            if not wrap_async:
+                self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def _wait_in_intervals(self, args, interval, timeout, host, task_vars):
+        fail_on_failure = args.get("fail_on_failure", True)
+        fail_on_timeout = args.get("fail_on_timeout", True)
+        # A run that ends at its interval is not a timeout: only the overall wait_timeout is, decided at the end.
+        # fail_on_failure goes through, so that the module words the failures (with SDDC Manager's remediation);
+        # such a run still carries the state of every task, and the loop goes on while some still run.
+        args["fail_on_timeout"] = False
+        start = time.monotonic()
+        last, polls, runs, warnings, deprecations = None, 0, 0, [], []
+        while True:
+            remaining = timeout - (time.monotonic() - start)
+            # Rounding down keeps the last run inside the deadline; the first run always reads the tasks once.
+            chunk = min(interval, max(0, int(remaining)))
+            if last is not None and (not last["pending_ids"] or chunk <= 0):
+                break
+            answer = self._execute_module(module_args=dict(args, wait_timeout=chunk), task_vars=task_vars)
+            runs += 1
+            for message in answer.pop("warnings", None) or []:
+                if message not in warnings:
+                    warnings.append(message)
+            for message in answer.pop("deprecations", None) or []:
+                if message not in deprecations:
+                    deprecations.append(message)
+            if not is_outcome(answer):
+                # Connection lost, token refused, module crashed: stop, and say where the tasks stood when last read.
+                return self._stopped(answer, last, args, start, polls, runs, warnings, deprecations)
+            polls += answer.get("polls") or 0
+            last = answer
+            display.display(progress_line(host, last, time.monotonic() - start))
+        return self._finish(last, timeout, fail_on_failure, fail_on_timeout, start, polls, runs, warnings,
+                            deprecations)
+
+    @staticmethod
+    def _totals(out, start, polls, runs, warnings, deprecations):
+        out.update(elapsed=round(time.monotonic() - start, 1), polls=polls, intervals=runs, changed=False)
+        if warnings:
+            out["warnings"] = warnings
+        if deprecations:
+            out["deprecations"] = deprecations
+        return out
+
+    def _finish(self, last, timeout, fail_on_failure, fail_on_timeout, start, polls, runs, warnings, deprecations):
+        out = self._totals(dict(last), start, polls, runs, warnings, deprecations)
+        out.pop("failed", None)
+        attention = list(out.get("failed_ids") or []) + list(out.get("unknown_ids") or [])
+        out["msg"] = "%d succeeded, %d need attention, %d still running after %.0f s." % (
+            len(out.get("succeeded_ids") or []), len(attention), len(out["pending_ids"]), out["elapsed"])
+        if attention and fail_on_failure:
+            out["failed"] = True
+            # The module names each failure with SDDC Manager's remediation when it was asked to fail on them.
+            if last.get("failed") and last.get("msg"):
+                out["msg"] = last["msg"]
+            else:
+                out["msg"] = "%d of %d tasks did not succeed: %s." % (
+                    len(attention), len(out.get("tasks") or []), ", ".join(attention))
+        elif out["pending_ids"] and fail_on_timeout:
+            out["failed"] = True
+            out["msg"] = "Timed out after wait_timeout (%d s): %s still running." % (
+                timeout, ", ".join(out["pending_ids"]))
+        return out
+
+    def _stopped(self, answer, last, args, start, polls, runs, warnings, deprecations):
+        out = dict(answer)
+        out["failed"] = True
+        out["msg"] = answer.get("msg") or "The wait stopped: the module returned no result."
+        task_ids = list(args.get("task_ids") or [])
+        if last is not None:
+            for key in STATE_KEYS:
+                out[key] = last.get(key)
+        else:
+            # Nothing was read: no task is known to have ended.
+            out.update(succeeded_ids=[], failed_ids=[], unknown_ids=[], pending_ids=task_ids)
+        out["stopped_early"] = True
+        return self._totals(out, start, polls, runs, warnings, deprecations)
