@@ -7,26 +7,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
-
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
-
-_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%fZ", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
-
-
-def _parse_time(text):
-    if not text:
-        return None
-    for fmt in _TIME_FORMATS:
-        try:
-            parsed = datetime.datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=datetime.timezone.utc)
-    return None
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._tasks import timestamp
 
 
 def _result(value, name):
@@ -37,24 +23,40 @@ def _result(value, name):
     return value
 
 
-def retry_summary(retry, wait=None):
+def _final_verdict(task_id, final, entry, pending):
+    """The verdict on what the last read showed: the module's own when the task was waited for."""
+    if task_id in pending:
+        return _verdict.RUNNING, None
+    if final.get("verdict"):
+        return final["verdict"], final.get("verdict_reason")
+    found = _verdict.verdict({"id": task_id, "status": entry.get("status")})
+    return found.state, found.reason
+
+
+def retry_summary(retry, wait=None, stopped_because=None):
     """Merge a credentials_task_bulk_retry result and the result of the last wait after it.
 
     ``wait`` is a credentials_task_wait result; without one, the bulk retry's own wait counts.
+    ``stopped_because``: why the run stopped before every task ended (a wait step failed), for the report.
     """
     retry = _result(retry, "the retry result")
     wait = _result(retry if wait is None else wait, "the wait result")
     waited = dict((t.get("id"), t) for t in wait.get("tasks") or [])
     report = wait.get("failed_subtasks") or []
     pending = set(wait.get("pending_ids") or [])
+    ended_at = wait.get("ended_at") or {}
     tasks = []
     for entry in retry.get("results") or []:
         task_id = entry.get("task_id")
         final = waited.get(task_id, {})
+        state, reason = _final_verdict(task_id, final, entry, pending)
+        if entry.get("action") in ("error", "would_retry"):
+            state, reason = None, None  # not retried: nothing ended that this run could judge
         status = final.get("normalized_status") or entry.get("status")
-        errors = [e for e in report if e.get("task_id") == task_id]
-        started = _parse_time(entry.get("retried_at"))
-        ended = _parse_time(final.get("completion_timestamp")) if task_id not in pending else None
+        started = timestamp(entry.get("retried_at"))
+        ended = timestamp(ended_at.get(task_id)) if task_id not in pending else None
+        errors = [e for e in report if e.get("task_id") == task_id] or (
+            final.get("failed_subtasks") or [] if state in (_verdict.ATTENTION, _verdict.UNKNOWN) else [])
         tasks.append({
             "task_id": task_id,
             "type": entry.get("type"),
@@ -62,21 +64,28 @@ def retry_summary(retry, wait=None):
             "action": entry.get("action"),
             "status_before": entry.get("status_before"),
             "status_after": status,
+            "verdict": state,
+            "verdict_reason": reason,
             "retried_at": entry.get("retried_at"),
-            "completed_at": final.get("completion_timestamp") if ended else None,
-            "duration_seconds": round((ended - started).total_seconds(), 1) if started and ended else None,
+            "completed_at": final.get("completion_timestamp") if task_id not in pending else None,
+            "ended_seen_at": ended_at.get(task_id) if task_id not in pending else None,
+            # Both ends by the controller's clock; SDDC Manager's clock may be set differently.
+            "duration_seconds": round(max(0.0, ended - started), 1) if started and ended else None,
             "failed_subtasks": errors,
             "msg": entry.get("msg"),
         })
+    followed = [t for t in tasks if t["action"] in ("retried", "watched")]
     summary = {
         "retried": [t["task_id"] for t in tasks if t["action"] == "retried"],
+        "watched": [t["task_id"] for t in tasks if t["action"] == "watched"],
         "would_retry": [t["task_id"] for t in tasks if t["action"] == "would_retry"],
         "skipped": [dict((k, t[k]) for k in ("task_id", "status_before", "msg")) for t in tasks
                     if t["action"] == "skipped"],
         "errors": retry.get("errors") or [],
-        "succeeded": list(wait.get("succeeded_ids") or []),
-        "failed": [t for t in tasks if t["task_id"] in set(wait.get("failed_ids") or [])],
-        "timed_out": sorted(pending),
+        "succeeded": [t["task_id"] for t in followed if t["verdict"] == _verdict.SUCCEEDED],
+        "failed": [t for t in followed if t["verdict"] in (_verdict.ATTENTION, _verdict.UNKNOWN)],
+        "timed_out": [t["task_id"] for t in followed if t["verdict"] == _verdict.RUNNING],
+        "stopped_because": stopped_because or None,
         "tasks": tasks,
     }
     summary["problems"] = _problems(summary)
@@ -85,31 +94,44 @@ def retry_summary(retry, wait=None):
 
 
 def _problems(summary):
-    """One readable line per task that needs a person: failed again, still running, or not retryable."""
+    """One readable line per task that needs a person: did not succeed, still running, or not retryable."""
     lines = []
     for task in summary["failed"]:
-        for error in task["failed_subtasks"] or [{}]:
-            line = "Task %s (%s %s) failed again" % (
-                task["task_id"], error.get("resource_type") or "resource", error.get("resource_name") or
-                ", ".join(r.get("resource_name") or "?" for r in task["resources"]))
-            if error.get("subtask"):
-                line += " in sub-task '%s'" % error["subtask"]
-            if error.get("message") or error.get("error_code"):
-                line += ": %s" % (error.get("message") or error.get("error_code"))
-                if error.get("error_code") and error.get("message"):
-                    line += " [%s]" % error["error_code"]
-            if error.get("remediation"):
-                line += ". Remediation: %s" % error["remediation"]
-            lines.append(line)
+        where = ", ".join(r.get("resource_name") or "?" for r in task["resources"])
+        first = "Task %s (%s %s) %s" % (task["task_id"], task["type"] or "task", where or "no resource",
+                                       "failed again" if task["action"] == "retried" and task["status_after"] == "FAILED"
+                                       else "ended %s" % task["status_after"])
+        details = _verdict.describe_failures(task["failed_subtasks"], with_task=False)
+        lines.append("%s: %s" % (first, " | ".join(details)) if details else first + ".")
     for task_id in summary["timed_out"]:
-        lines.append("Task %s was still running when the wait timed out." % task_id)
+        lines.append("Task %s was still running when the %s." % (
+            task_id, "run stopped" if summary["stopped_because"] else "wait timed out"))
     for error in summary["errors"]:
         lines.append(error.get("msg") or "Task %s could not be retried." % error.get("task_id"))
+    if summary["stopped_because"]:
+        lines.append("The run stopped before every task ended: %s" % summary["stopped_because"])
     return lines
 
 
 def _cell(text):
     return (text or "").replace("|", "\\|").replace("\n", " ").strip() or "-"
+
+
+def _remediation_cell(entry):
+    """The first remediation step, its link kept as a link (a Markdown autolink)."""
+    for note in entry.get("notifications") or []:
+        for remedy in note.get("remediations") or []:
+            if remedy.get("message") or remedy.get("link"):
+                return _with_link(remedy.get("message"), remedy.get("link"))
+    links = entry.get("remediation_links") or []
+    return _with_link(entry.get("remediation"), links[0] if links else None)
+
+
+def _with_link(text, link):
+    text = _cell(text) if text else ""
+    if link:
+        return ("%s <%s>" % (text, link.strip())).strip()
+    return text or "-"
 
 
 def retry_report_markdown(summary, title="SDDC Manager credentials task retry"):
@@ -119,13 +141,18 @@ def retry_report_markdown(summary, title="SDDC Manager credentials task retry"):
     lines = [
         "# %s" % title,
         "",
-        "%d retried, %d succeeded, %d failed, %d timed out, %d skipped, %d could not be retried." % (
-            len(summary.get("retried") or []), len(summary.get("succeeded") or []), len(summary.get("failed") or []),
-            len(summary.get("timed_out") or []), len(summary.get("skipped") or []),
+        "%d retried, %d already running and watched, %d succeeded, %d did not succeed, %d still running, "
+        "%d skipped, %d could not be retried." % (
+            len(summary.get("retried") or []), len(summary.get("watched") or []), len(summary.get("succeeded") or []),
+            len(summary.get("failed") or []), len(summary.get("timed_out") or []), len(summary.get("skipped") or []),
             len(summary.get("errors") or [])),
         "",
-        "| Task | Resources | Type | Before → After | Duration | First error | Remediation |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    if summary.get("stopped_because"):
+        lines += ["**The run stopped before every task ended:** %s" % _cell(summary["stopped_because"]), ""]
+    lines += [
+        "| Task | Resources | Type | Before → After | Verdict | Duration | First error | Remediation |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     errors = dict((e.get("task_id"), e.get("msg")) for e in summary.get("errors") or [])
     for task in summary.get("tasks") or []:
@@ -137,11 +164,34 @@ def retry_report_markdown(summary, title="SDDC Manager credentials task retry"):
             error = "%s: %s" % (first["resource_name"], error)
         error = error or errors.get(task.get("task_id"))
         duration = task.get("duration_seconds")
-        lines.append("| %s | %s | %s | %s → %s | %s | %s | %s |" % (
+        verdict = task.get("verdict") or task.get("action")
+        if task.get("verdict_reason") and verdict != task.get("verdict_reason"):
+            verdict = "%s (%s)" % (verdict, task["verdict_reason"])
+        lines.append("| %s | %s | %s | %s → %s | %s | %s | %s | %s |" % (
             _cell(task.get("task_id")), _cell(resources), _cell(task.get("type")), _cell(task.get("status_before")),
-            _cell(task.get("status_after")), "%.0f s" % duration if duration is not None else "-", _cell(error),
-            _cell(first.get("remediation"))))
+            _cell(task.get("status_after")), _cell(verdict), "%.0f s" % duration if duration is not None else "-",
+            _cell(error), _remediation_cell(first) if first else "-"))
+    steps = _all_remediation_steps(summary)
+    if steps:
+        lines += ["", "## Remediation steps from SDDC Manager", ""] + steps
     return "\n".join(lines) + "\n"
+
+
+def _all_remediation_steps(summary):
+    """Every 9.1 notification of every task that did not succeed, each remediation with its link."""
+    out = []
+    for task in summary.get("tasks") or []:
+        for entry in task.get("failed_subtasks") or []:
+            for note in entry.get("notifications") or []:
+                head = "- Task %s, %s: **%s** %s" % (
+                    _cell(task.get("task_id")), _cell(entry.get("resource_name") or "task"),
+                    _cell(note.get("severity")), _cell(note.get("message")))
+                if note.get("impact_message"):
+                    head += " Impact: %s" % _cell(note["impact_message"])
+                out.append(head)
+                for remedy in note.get("remediations") or []:
+                    out.append("  - %s" % _with_link(remedy.get("message"), remedy.get("link")))
+    return out
 
 
 class FilterModule(object):

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import time
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
@@ -21,6 +22,12 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
 # has passed, the state a read shows is the retry's own end, even when it looks like the old one (a task can
 # fail again without a completionTimestamp, and then two runs look alike).
 SETTLE_SECONDS = 30.0
+
+
+def _iso_utc(epoch):
+    if epoch is None:
+        return None
+    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def baseline_of(task):
@@ -71,12 +78,14 @@ class WaitOutcome:
         """The ids by verdict (succeeded, failed = needs attention, unknown, pending), the failure report of
         those that did not succeed, and one problem line per task that did not succeed (pending ones aside)."""
         out = {"succeeded_ids": [], "failed_ids": [], "unknown_ids": [], "pending_ids": [], "failed_subtasks": [],
-               "problems": []}
+               "problems": [], "ended_at": {}}
         for task_id in ids:
             found = self.verdicts[task_id]
             if task_id in self.pending_ids:
                 out["pending_ids"].append(task_id)
                 continue
+            # The controller's clock, like the time of the retry: a duration never mixes two clocks.
+            out["ended_at"][task_id] = _iso_utc(self.watches[task_id].ended_at)
             key = {_verdict.SUCCEEDED: "succeeded_ids", _verdict.ATTENTION: "failed_ids"}.get(found.state, "unknown_ids")
             out[key].append(task_id)
             if found.state != _verdict.SUCCEEDED:

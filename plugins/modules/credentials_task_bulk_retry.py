@@ -246,6 +246,14 @@ failed_subtasks:
   returned: always
   type: list
   elements: dict
+ended_at:
+  description:
+    - For each task that ended while this module watched it, when its end was first seen, in UTC by the clock of
+      the host that ran the module - the clock the retry time is taken from, so a duration never mixes the clocks
+      of two machines. A task that had already ended at the first read has that read's time.
+  returned: always
+  type: dict
+  sample: {"2d0f3c4e-5a6b-4c7d-8e9f-0a1b2c3d4e5f": "2026-11-27T10:04:15.250000Z"}
 elapsed:
   description: Seconds spent waiting.
   returned: always
@@ -340,7 +348,8 @@ def main():
 
     out = dict(changed=bool(retried), retried=[] if module.check_mode else retried, watched_ids=watched,
                skipped_ids=[r["task_id"] for r in results if r["action"] == "skipped"], errors=errors,
-               succeeded_ids=[], failed_ids=[], unknown_ids=[], pending_ids=[], failed_subtasks=[], elapsed=0.0)
+               succeeded_ids=[], failed_ids=[], unknown_ids=[], pending_ids=[], failed_subtasks=[], ended_at={},
+               elapsed=0.0)
     if module.check_mode:
         out["would_retry"] = retried
     problems = [e["msg"] for e in errors]
