@@ -116,8 +116,8 @@ def login(state, request, _params, _principal):
         state.metrics.bump("failed_logins")
         raise
     state.metrics.bump("logins")
-    # Real SDDC Managers answer 200 here although the spec says 201.
-    return Response(200, state.tokens.issue(user["username"], user["role"]))
+    # Real SDDC Managers answer 200 here although the spec says 201 (``login_status``).
+    return Response(state.scenario.login_status, state.tokens.issue(user["username"], user["role"]))
 
 
 def _refresh_token_id(request):

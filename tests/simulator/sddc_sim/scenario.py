@@ -55,6 +55,7 @@ class Scenario:
     release: str = vocab.DEFAULT_RELEASE
     stale_reads: int = 0
     refresh_answer: str = "json"
+    login_status: int = 200
     generic_case: str = "title"
     generic_queued: bool = False
 
@@ -90,8 +91,10 @@ def parse(data):
     scenario.generic_queued = generic.get("queued", bool, scenario.release == "9.1")
     scenario.users = _parse_users(fields.get("users", list, [DEFAULT_USER]))
     tokens = Fields(fields.get("tokens", dict, {}), "tokens", ("access_lifetime", "refresh_lifetime",
-                                                              "refresh_answer"))
+                                                              "refresh_answer", "login_status"))
     scenario.refresh_answer = tokens.get("refresh_answer", str, "json", choices=REFRESH_ANSWERS)
+    # Real servers answer a login 200; the spec says 201.
+    scenario.login_status = tokens.get("login_status", int, 200, choices=(200, 201))
     scenario.access_lifetime = tokens.get("access_lifetime", "number", 3600.0, positive=True, maximum=MAX_SECONDS)
     scenario.refresh_lifetime = tokens.get("refresh_lifetime", "number", 86400.0, positive=True,
                                            maximum=MAX_SECONDS)

@@ -72,6 +72,15 @@ def test_refresh_answer_as_json_string_or_bare_text(load, form):
     assert client.get(TASKS, token).status_code == 200
 
 
+@pytest.mark.parametrize("status", [200, 201])
+def test_login_status(load, status):
+    client = load(tokens={"login_status": status})
+    answer = client.call("POST", "/v1/tokens", json={"username": "administrator@vsphere.local",
+                                                     "password": "S3cret!pw"})
+    assert answer.status_code == status
+    assert client.get(TASKS, answer.json()["accessToken"]).status_code == 200
+
+
 def test_refresh_answer_is_checked():
     with pytest.raises(ScenarioError) as caught:
         load_scenario({"tokens": {"refresh_answer": "xml"}})

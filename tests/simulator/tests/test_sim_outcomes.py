@@ -97,6 +97,13 @@ def test_subtask_status_sets_the_word_of_the_failing_subtasks(load):
     assert [s["status"] for s in task["subTasks"]] == ["FAILED", "SUCCESSFUL"]
 
 
+def test_a_subtask_word_outside_the_generic_list_passes_through(load):
+    client = load(tasks=[_task("t", outcomes=[{"status": "SKIPPED", "subtask_status": "NOT_APPLICABLE"}])])
+    token = client.token()
+    assert _retry_and_finish(client, token, "t")["subTasks"][0]["status"] == "NOT_APPLICABLE"
+    assert client.get("/v1/tasks/t", token).json()["subTasks"][0]["status"] == "NOT_APPLICABLE"
+
+
 @pytest.mark.parametrize("status", ["FAILED", "INCONSISTENT", "USER_CANCELLED", "SKIPPED", "CANCELLED",
                                     "TIMED_OUT", "COMPLETED_WITH_WARNING", "SUCCESSFUL"])
 def test_tasks_can_be_loaded_in_any_end_status(load, status):
