@@ -382,9 +382,27 @@ class CredentialsTask:
         return view
 
     def _dependent_view(self, subtask, dependent):
-        # A dependent sub-task works on the same credential (e.g. the services
-        # that use it), so it carries the same passwords: a client must hide them too.
-        view = self._dependent_base(subtask, dependent)
+        """A ``CredentialsSubTask`` under ``dependentSubTasks`` of ``subtask``.
+
+        It works on the same credential (the services that use it), so it
+        carries the same passwords: a client has to hide those too.
+        """
+        name = self._dependent_name(subtask)
+        view = {
+            "id": dependent["id"],
+            "resourceName": subtask.resource.name,
+            "name": name,
+            "description": name,
+            "creationTimestamp": iso(subtask.created),
+            "status": dependent["status"],
+            "errors": dependent["errors"],
+            "entityType": subtask.resource.type,
+            "username": subtask.credential.username,
+            "credentialType": subtask.credential.credential_type,
+            "dependentSubTasks": [],
+        }
+        if subtask.completed is not None:
+            view["completionTimestamp"] = iso(subtask.completed)
         if subtask.old_password is not None:
             view["oldPassword"] = subtask.old_password
         if subtask.new_password is not None:
@@ -396,24 +414,6 @@ class CredentialsTask:
         return "Apply the new %s password of %s to the services on %s that use it" % (
             subtask.credential.credential_type, subtask.credential.username, subtask.resource.name)
 
-    def _dependent_base(self, subtask, dependent):
-        view = {
-            "id": dependent["id"],
-            "resourceName": subtask.resource.name,
-            "name": self._dependent_name(subtask),
-            "description": self._dependent_name(subtask),
-            "creationTimestamp": iso(subtask.created),
-            "status": dependent["status"],
-            "errors": dependent["errors"],
-            "entityType": subtask.resource.type,
-            "username": subtask.credential.username,
-            "credentialType": subtask.credential.credential_type,
-            "dependentSubTasks": [],
-        }
-        if subtask.completed is not None:
-            view["completionTimestamp"] = iso(subtask.completed)
-        return view
-
     def generic_view(self):
         """The spec's generic ``Task`` (``GET /v1/tasks/{id}`` and the 202 answers)."""
         view = {
@@ -423,8 +423,7 @@ class CredentialsTask:
             "status": self._generic_status(),
             "creationTimestamp": iso(self.created),
             # The generic view gathers every error, task-level first.
-            "errors": self.errors + [e for s in self.subtasks
-                                     for e in s.errors + [e for d in s.dependents for e in d["errors"]]],
+            "errors": self.errors + [error for subtask in self.subtasks for error in self._all_errors(subtask)],
             "resources": [r.ref() for r in self.resources],
             "subTasks": [self._generic_subtask_view(s) for s in self.subtasks],
             "isRetryable": self.is_retryable,
@@ -437,6 +436,10 @@ class CredentialsTask:
         elif self.status not in vocab.RUNNING:
             view["resolutionStatus"] = "UNRESOLVED"
         return view
+
+    @staticmethod
+    def _all_errors(subtask):
+        return subtask.errors + [error for dependent in subtask.dependents for error in dependent["errors"]]
 
     def _generic_status(self):
         case = self.settings.generic_case if self.settings is not None else "title"
