@@ -19,6 +19,9 @@ WORDS = st.sampled_from([
     "password", "autoRotatePolicy", "type", "status", "resources", "name", "credential_type", "outcomes",
     "errors", "subtask", "kind", "match", "generate", "count", "created",
     "2026-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+    "status_word", "subtask_status", "failing_subtasks", "completion_timestamp", "dependent", "notifications",
+    "severity", "message", "remediations", "link", "none", "release", "9.1", "4.5", "stale_reads",
+    "retry_new_id", "generic_status", "case", "queued", "upper", "refresh_answer", "empty_answer", "TIMED_OUT",
 ])
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-5, 100) | st.floats() | WORDS | st.text(max_size=5),
@@ -90,13 +93,20 @@ def test_any_scenario_is_loaded_or_refused_with_scenario_error(data):
 @given(path=st.lists(st.sampled_from(["tasks", "faults", "users", 0, 1, "resources", "credentials", "outcomes",
                                       "errors", "status", "type", "created", "run_seconds", "pending_seconds",
                                       "subtask", "credential_type", "match", "kind", "tokens",
-                                      "access_lifetime", "latency", "get"]), max_size=5),
+                                      "access_lifetime", "latency", "get", "status_word", "dependent",
+                                      "notifications", "failing_subtasks", "subtask_status", "release",
+                                      "completion_timestamp", "stale_reads", "retry_new_id"]), max_size=5),
        value=JSON)
 def test_a_valid_scenario_with_one_part_replaced_is_loaded_or_refused(path, value):
     scenario = copy.deepcopy(BASE_SCENARIO)
     scenario["faults"] = [{"match": {"method": "GET"}, "kind": "http_error", "status": 503}]
     scenario["tokens"] = {"access_lifetime": 60}
     scenario["latency"] = {"get": 0}
+    scenario["release"] = "9.1"
+    scenario["tasks"][1]["outcomes"][0]["errors"][0]["notifications"] = [
+        {"severity": "WARNING", "message": "m", "remediations": [{"message": "r", "link": "https://example.com"}]}]
+    scenario["tasks"][2]["outcomes"] = [{"status_word": "ROLLED_BACK", "failing_subtasks": [0],
+                                         "errors": [{"subtask": 0, "dependent": True}]}]
     if not _replace(scenario, path, value):
         return
     try:
@@ -109,3 +119,9 @@ def test_a_valid_scenario_with_one_part_replaced_is_loaded_or_refused(path, valu
         for task in state.all_tasks():
             task.credentials_view()
             task.generic_view()
+            # Every outcome must run to a view as well.
+            for _run in task.outcomes:
+                task.retry(0.0, {}, None)
+                task.advance(1e12)
+                task.credentials_view()
+                task.generic_view()
