@@ -289,6 +289,10 @@ class CredentialsTask:
                 nested_errors=entry.get("nestedErrors"),
                 error_type=entry.get("errorType"),
             )
+            # Spec fields the simulator only sends when a scenario gives them.
+            for key in ("label", "remediationUrl"):
+                if entry.get(key) is not None:
+                    error[key] = entry[key]
             self._add_notifications(error, entry, None if index is None else subtask)
             if index is None:
                 task_errors.append(error)

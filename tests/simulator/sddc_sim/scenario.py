@@ -32,7 +32,8 @@ REFRESH_ANSWERS = ("json", "text")
 # ``subtask`` saying which sub-task carries it (absent: the task itself) and
 # ``dependent`` (the error sits on a dependent sub-task of that sub-task).
 ERROR_KEYS = ("subtask", "dependent", "errorCode", "errorType", "message", "remediationMessage",
-              "referenceToken", "arguments", "context", "causes", "nestedErrors", "notifications")
+              "referenceToken", "arguments", "context", "causes", "nestedErrors", "notifications",
+              "label", "remediationUrl")
 # Keys that describe how a run ends; an outcome has them, and so does a task
 # for the state it is loaded in.
 END_KEYS = ("status_word", "errors", "completion_timestamp", "subtask_status", "failing_subtasks")
@@ -332,6 +333,8 @@ def _parse_errors(items, where, n_subtasks, context):
             "context": fields.get("context", dict, {}),
             "causes": fields.get("causes", list, []),
             "nestedErrors": fields.get("nestedErrors", list, []),
+            "label": fields.get("label", str, None),
+            "remediationUrl": fields.get("remediationUrl", str, None),
         })
     return errors
 

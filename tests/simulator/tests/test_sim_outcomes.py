@@ -183,6 +183,15 @@ def test_an_error_under_a_dependent_subtask(load):
     assert generic["subTasks"][1]["subTasks"][0]["status"] == "FAILED"
 
 
+def test_label_and_remediation_url_are_sent_when_given(load):
+    client = load(tasks=[_task("t", errors=[{"subtask": 0, "label": "SSH failure",
+                                              "remediationUrl": "https://example.com/kb/42"}, {"subtask": 1}])])
+    first, second = client.task("t", client.token())["subTasks"]
+    assert first["errors"][0]["label"] == "SSH failure"
+    assert first["errors"][0]["remediationUrl"] == "https://example.com/kb/42"
+    assert "label" not in second["errors"][0] and "remediationUrl" not in second["errors"][0]
+
+
 def test_a_loaded_task_can_start_with_a_dependent_failure(load):
     client = load(tasks=[_task("t", errors=[{"subtask": 0, "dependent": True}])])
     first = client.task("t", client.token())["subTasks"][0]
