@@ -101,7 +101,10 @@ def test_a_retry_answer_can_say_queued(load):
 
 
 @pytest.mark.parametrize("release,generic_status,expected", [
-    ("9.0", {"case": "upper"}, {"pending": "PENDING", "cancelled": "CANCELLED", "timed-out": "FAILED"}),
+    ("9.0", {"case": "upper"}, {"pending": "PENDING", "cancelled": "CANCELLED", "timed-out": "FAILED",
+                                "running": "IN_PROGRESS", "done": "SUCCESSFUL", "failed": "FAILED"}),
+    ("9.0", {}, {"pending": "Pending", "cancelled": "Cancelled", "timed-out": "Failed",
+                 "running": "In Progress", "done": "Successful", "failed": "Failed"}),
     ("9.1", {"case": "upper"}, {"pending": "QUEUED", "cancelled": "CANCELLED", "timed-out": "TIMED_OUT"}),
     ("9.1", {"queued": False}, {"pending": "Pending", "cancelled": "Cancelled", "timed-out": "Timed Out"}),
     ("9.0", {"queued": True}, {"pending": "Queued", "cancelled": "Cancelled", "timed-out": "Failed"}),
@@ -110,7 +113,10 @@ def test_generic_status_wording(load, release, generic_status, expected):
     client = load(release=release, generic_status=generic_status, tasks=[
         _task("pending", status="PENDING", run_seconds=None, pending_seconds=3600),
         _task("cancelled", status="USER_CANCELLED"),
-        _task("timed-out", status="TIMED_OUT")])
+        _task("timed-out", status="TIMED_OUT"),
+        _task("running", status="IN_PROGRESS", run_seconds=None),
+        _task("done", status="SUCCESSFUL"),
+        _task("failed")])
     token = client.token()
     for task_id, word in expected.items():
         assert client.get("/v1/tasks/" + task_id, token).json()["status"] == word
