@@ -106,8 +106,8 @@ def test_progress_is_shown_while_waiting_without_new_logins(ansible, target):
     assert run.rc == 0, run
     progress = [line for line in run.stdout.splitlines() if "s elapsed" in line]
     assert len(progress) >= 2, run.stdout
-    assert "3 running, 0 succeeded, 0 failed" in progress[0]
-    assert "0 running, 3 succeeded, 0 failed" in progress[-1]
+    assert "[localhost] credentials tasks: 3 running, 0 succeeded, 0 need attention" in progress[0]
+    assert "[localhost] credentials tasks: 0 running, 3 succeeded, 0 need attention" in progress[-1]
     counters = target.counters()
     assert counters["logins"] == 1 and counters["refreshes"] == 0
 
@@ -115,11 +115,15 @@ def test_progress_is_shown_while_waiting_without_new_logins(ansible, target):
 def test_collection_playbook_discovers_with_the_connection_from_the_environment(ansible, target):
     run = ansible.playbook("vcf.sddc_manager.retry_failed_credentials", target=target, connection_env=True,
                            extra_vars={"retry_credentials_tasks_resource_types": ["ESXI"],
-                                       "retry_credentials_tasks_wait_sleep": 1})
+                                       "retry_credentials_tasks_wait_sleep": 1,
+                                       "retry_credentials_tasks_wait_timeout": 8})
     assert run.rc != 0  # rotate-fails-again fails again
     result = run.result("Summarise the outcome")["ansible_facts"]["retry_credentials_tasks_result"]
     assert result["succeeded"] == ["rotate-failed"]
     assert [t["task_id"] for t in result["failed"]] == ["rotate-fails-again"]
+    # 'in-progress' was running before the play (and never ends): discovery watches it to the timeout
+    assert result["watched"] == ["in-progress"] and result["still_running"] == ["in-progress"]
+    assert result["stopped_because"] == "retry_credentials_tasks_wait_timeout (8 s) ran out"
     assert target.counters()["logins"] == 1
 
 
