@@ -234,8 +234,8 @@ def test_a_failed_rotation_is_retried_within_two_polls_and_succeeds_with_one_pat
     assert retried_at - failed_at < 2 * INTERVAL + 15, "the retry came %.1f s after the failure" % (retried_at - failed_at)
     report_figures(request.config, [
         "EDA: failure -> event %.1f s, -> retry accepted %.1f s, -> SUCCESSFUL %.1f s (poll interval %d s; "
-        "ansible-rulebook starting the playbook and the retried task's 2 s run included)" % (detection, retried_at - failed_at,
-                                                              succeeded_at - failed_at, INTERVAL)])
+        "ansible-rulebook starting the playbook and the retried task's 2 s run included)"
+        % (detection, retried_at - failed_at, succeeded_at - failed_at, INTERVAL)])
 
 
 def test_a_task_that_fails_on_every_retry_is_retried_at_most_n_times_then_reported(rulebook, target):
@@ -302,5 +302,3 @@ def test_bursts_resets_and_token_expiry_during_the_watch_lose_and_duplicate_noth
     counters = target.ctl.counters()
     assert counters["faults_injected"] >= len(burst)
     assert counters["refreshes"] + counters["logins"] >= 3, counters
-
-

@@ -12,6 +12,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import asyncio
+import datetime
+import logging
+import os
+import sys
+import time
+
 DOCUMENTATION = r"""
 name: credentials_tasks
 short_description: Events for SDDC Manager credentials tasks that fail
@@ -142,16 +149,9 @@ EXAMPLES = r"""
           msg: "{{ event.credentials_task.message }}"
 """
 
-import asyncio
-import datetime
-import logging
-import os
-import sys
-import time
-
 
 def _make_collection_importable():
-    """Put the directory holding ``ansible_collections`` on sys.path when the collection is not importable yet.
+    """Put the directory holding this copy's ``ansible_collections`` first on sys.path.
 
     ansible-rulebook loads this file with runpy from wherever ``ansible-galaxy collection list`` found the
     collection, without making ``ansible_collections`` importable; the plugin knows where it lives itself.
