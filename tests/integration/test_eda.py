@@ -256,6 +256,7 @@ def test_inconsistent_and_update_tasks_are_reported_with_their_remediation_and_n
     vcenter = {"name": "vcenter-9.rack.example.com", "type": "VCENTER", "credentials": [
         {"credential_type": "SSO", "account_type": "SYSTEM", "username": "administrator@vsphere.local",
          "password": scenarios.planted("eda-vc-old"), "new_password": scenarios.planted("eda-vc-new")}]}
+    target.load(scenarios.base(release="9.1"))  # SDDC Manager 9.1: errors carry notifications with links
     run = rulebook()
     add_once_watching(run, target, [
         running_task("eda-inconsistent", outcomes=["INCONSISTENT"], run_seconds=2),
@@ -270,6 +271,7 @@ def test_inconsistent_and_update_tasks_are_reported_with_their_remediation_and_n
     assert "then run a REMEDIATE operation with the passwords they really have" in output
     assert "retry it with vcf.sddc_manager.credentials_task_retry and elements" in output
     assert "eda-inconsistent" in output and "eda-update" in output
+    assert "See https://knowledge.broadcom.com/external/article/000000" in output  # the 9.1 notification's link
 
 
 # --- faults during the watch ------------------------------------------------------------------------------------

@@ -126,10 +126,11 @@ options:
     default: 300
 notes:
   - The event is C(event.credentials_task) with C(sddc_manager), C(port), C(id), C(name), C(type), C(status),
-    C(previous_status), C(is_auto_rotate), C(attempt), C(creation_timestamp), C(completion_timestamp),
-    C(resources), C(accounts), C(failure_report) (sub-task, error code, message, remediation, reference token,
-    SDDC Manager 9.1 notifications), C(remediation) (the distinct remediation texts), C(message), C(seen_at) and
-    C(auto_retry) (C(allowed), C(earlier_events_in_window), C(max_retries), C(window_seconds)).
+    C(reason) (the collection's verdict - V(failed), V(inconsistent), ...), C(previous_status), C(is_auto_rotate),
+    C(attempt), C(creation_timestamp), C(completion_timestamp), C(resources), C(accounts), C(failure_report)
+    (sub-task, error code, message, remediation, reference token, remediation links, SDDC Manager 9.1
+    notifications), C(remediation) (the distinct remediation texts), C(message), C(seen_at) and C(auto_retry)
+    (C(allowed), C(earlier_events_in_window), C(max_retries), C(window_seconds)).
   - The guardrail counts live in the source, so they start again when the source restarts.
 """
 
@@ -172,7 +173,7 @@ _make_collection_importable()
 # pylint: disable=wrong-import-position
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _redact, _status, _tasks  # noqa: E402
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _redact, _status, _tasks, _verdict  # noqa: E402
 
 LOG = logging.getLogger("vcf.sddc_manager.credentials_tasks")
 
@@ -412,18 +413,16 @@ class Watcher:
         s = self.settings
         earlier = [t for t in memory.event_times if now - t < s.retry_window]
         memory.event_times = earlier + [now]
-        report = _tasks.failure_report(task)
+        found = _verdict.verdict(task)
+        report = found.report
         remediation = []
         for entry in report:
-            for text in [entry.get("remediation")] + [n.get("message") for note in entry.get("notifications") or []
-                                                      for n in note.get("remediations") or []]:
+            steps = [entry.get("remediation")] + [r.get("message") for note in entry.get("notifications") or []
+                                                  for r in note.get("remediations") or []]
+            for text in steps:
                 if text and text not in remediation:
                     remediation.append(text)
-        status = _status.normalize(task.get("status"))
-        message = "Task %s (%s) on %s entered %s" % (task.get("id"), task.get("type"), s.hostname, status)
-        lines = _tasks.describe_failures(report)
-        if lines:
-            message += ": " + " | ".join(lines)
+        status = found.status
         body = {
             "sddc_manager": s.hostname,
             "port": s.port,
@@ -431,6 +430,7 @@ class Watcher:
             "name": task.get("name"),
             "type": task.get("type"),
             "status": status,
+            "reason": found.reason,
             "previous_status": previous,
             "is_auto_rotate": bool(task.get("isAutoRotate")),
             "attempt": memory.entries,
@@ -440,7 +440,7 @@ class Watcher:
             "accounts": _accounts(task),
             "failure_report": report,
             "remediation": remediation,
-            "message": message,
+            "message": "SDDC Manager %s: %s" % (s.hostname, found.message),
             "seen_at": iso_now(now),
             "auto_retry": {
                 "allowed": len(earlier) < s.max_auto_retries,

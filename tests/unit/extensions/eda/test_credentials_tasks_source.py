@@ -244,6 +244,7 @@ def test_failed_then_inconsistent_is_two_events_and_success_is_none():
         [task("x", "INCONSISTENT", ts()), task("y", "SUCCESSFUL", ts())],
     ])
     assert ids_of(events) == [("x", "FAILED", 1), ("x", "INCONSISTENT", 2)]
+    assert [e["credentials_task"]["reason"] for e in events] == ["failed", "inconsistent"]
 
 
 def test_task_without_completion_time_is_one_event_until_it_runs_again():
@@ -325,7 +326,8 @@ def test_event_content_and_no_secret_anywhere():
     assert entry["subtask"] == "Rotate root on esxi-1.rack.example.com"
     assert "Reset the root password on the host, then retry" in body["remediation"]
     assert body["seen_at"].endswith("Z") and body["completion_timestamp"]
-    assert "leaky" in body["message"] and "FAILED" in body["message"]
+    assert body["message"].startswith("SDDC Manager %s: Task leaky failed" % HOST), body["message"]
+    assert body["reason"] == "failed"
     text = json.dumps(events)
     for secret in SECRETS:
         assert secret not in text
@@ -338,9 +340,8 @@ def test_event_content_and_no_secret_anywhere():
 def test_notifications_of_sddc_manager_9_1_reach_the_event():
     events, _fake = run_source([[], [task("n91", "FAILED", ts())]])
     entry = events[0]["credentials_task"]["failure_report"][0]
-    if "notifications" not in entry:
-        pytest.skip("the collection's failure report predates 9.1 notifications")
     assert entry["notifications"][0]["remediations"][0]["link"] == "https://kb.example/1"
+    assert entry["remediation_links"] == ["https://kb.example/1"]
     assert "Check the host's SSH service" in events[0]["credentials_task"]["remediation"]
 
 
