@@ -32,9 +32,12 @@ SEED = 11
 
 
 def _java_major():
-    java = shutil.which("java")
+    """Major version of the java that ansible-rulebook would start (JAVA_HOME first, as it does), or None and why."""
+    home = os.environ.get("JAVA_HOME")
+    java = os.path.join(home, "bin", "java") if home and os.path.exists(os.path.join(home, "bin", "java")) \
+        else shutil.which("java")
     if not java:
-        return None, "no java on PATH"
+        return None, "no java on PATH and no JAVA_HOME"
     proc = subprocess.run([java, "-version"], capture_output=True, text=True, check=False)
     found = re.search(r'version "(\d+)(?:\.(\d+))?', proc.stderr + proc.stdout)
     if not found:
@@ -44,7 +47,7 @@ def _java_major():
 
 
 @pytest.fixture(scope="module")
-def rulebook_tool():
+def rulebook_tool(request):
     """The ansible-rulebook of .venv and a JDK 17+, or a skip (a failure under CI=true) that says what is missing."""
     problems = []
     major, why = _java_major()
@@ -56,13 +59,43 @@ def rulebook_tool():
     if not binary.exists():
         problems.append("%s is missing (it comes from tests/requirements.txt: run make venv)" % binary)
     if problems:
-        hint = ("; install a JDK, for example `apt-get install -y openjdk-17-jre-headless` on Debian/Ubuntu "
-                "(or set JAVA_HOME to one)")
-        message = "; ".join(problems) + hint
+        message = "; ".join(problems) + JDK_HINT
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("EDA integration tests cannot run: " + message, pytrace=False)
+        # pytest -q shows no skip reasons: say it in the summary at the end too.
+        report_figures(request.config, ["EDA integration tests SKIPPED: " + message])
         pytest.skip("EDA integration tests skipped: " + message)
     return binary
+
+
+JDK_HINT = ("; install a JDK, for example `apt-get install -y openjdk-17-jre-headless` on Debian/Ubuntu or "
+            "`dnf install -y java-17-openjdk-headless` (or set JAVA_HOME to one)")
+
+
+def test_ansible_rulebook_starts_its_rule_engine_on_a_jdk_17(rulebook_tool):
+    proc = subprocess.run([str(rulebook_tool), "--version"], capture_output=True, text=True, check=False, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    version = re.search(r"Java version = (\d+)", proc.stdout)
+    assert version and int(version.group(1)) >= 17, proc.stdout
+
+
+@pytest.mark.parametrize("ci", ["true", ""])
+def test_a_missing_jdk_fails_under_ci_and_is_a_skip_that_says_why_elsewhere(ci, tmp_path):
+    """The check itself, in a pytest run whose PATH holds no java."""
+    env = {k: v for k, v in os.environ.items() if k not in ("JAVA_HOME", "CI")}
+    env["PATH"] = "%s:%s" % (BIN, "/nonexistent")
+    if ci:
+        env["CI"] = ci
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+                           "%s::test_ansible_rulebook_starts_its_rule_engine_on_a_jdk_17" % __file__],
+                          cwd=str(tmp_path), env=env, capture_output=True, text=True, check=False, timeout=300)
+    output = proc.stdout + proc.stderr
+    assert "needs a JDK 17 or newer, and no java on PATH and no JAVA_HOME" in output, output[-3000:]
+    assert "openjdk-17-jre-headless" in output
+    if ci:
+        assert proc.returncode == 1 and "1 error" in output and "EDA integration tests cannot run" in output
+    else:
+        assert proc.returncode == 0 and "1 skipped" in output and "EDA integration tests SKIPPED" in output
 
 
 def _esxi(name, label):
