@@ -86,7 +86,7 @@ def test_a_missing_jdk_fails_under_ci_and_is_a_skip_that_says_why_elsewhere(ci, 
     env["PATH"] = "%s:%s" % (BIN, "/nonexistent")
     if ci:
         env["CI"] = ci
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
                            "%s::test_ansible_rulebook_starts_its_rule_engine_on_a_jdk_17" % __file__],
                           cwd=str(tmp_path), env=env, capture_output=True, text=True, check=False, timeout=300)
     output = proc.stdout + proc.stderr
@@ -336,4 +336,4 @@ def test_bursts_resets_and_token_expiry_during_the_watch_lose_and_duplicate_noth
     assert "Source error" not in output and "Traceback" not in output
     counters = target.ctl.counters()
     assert counters["faults_injected"] >= len(burst)
-    assert counters["refreshes"] + counters["logins"] >= 3, counters
+    assert counters["refreshes"] >= 1, counters  # the source renewed the token SDDC Manager let expire
