@@ -402,7 +402,7 @@ class Watcher:
         if s.auto_rotate_only and not task.get("isAutoRotate"):
             return False
         if s.resource_types or s.resource_names:
-            resources = _tasks.resources_of(task)
+            resources = _part(task, "resources", _tasks.resources_of)
             if s.resource_types and not any(str(r["resource_type"] or "").upper() in s.resource_types for r in resources):
                 return False
             if s.resource_names and not any(str(r["resource_name"] or "").lower() in s.resource_names for r in resources):
@@ -414,7 +414,7 @@ class Watcher:
         earlier = [t for t in memory.event_times if now - t < s.retry_window]
         memory.event_times = earlier + [now]
         found = _verdict.verdict(task)
-        report = found.report
+        report = _part(task, "failure report", lambda t: found.report)
         remediation = []
         for entry in report:
             steps = [entry.get("remediation")] + [r.get("message") for note in entry.get("notifications") or []
@@ -436,8 +436,8 @@ class Watcher:
             "attempt": memory.entries,
             "creation_timestamp": task.get("creationTimestamp"),
             "completion_timestamp": task.get("completionTimestamp"),
-            "resources": _tasks.resources_of(task),
-            "accounts": _accounts(task),
+            "resources": _part(task, "resources", _tasks.resources_of),
+            "accounts": _part(task, "accounts", _accounts),
             "failure_report": report,
             "remediation": remediation,
             "message": "SDDC Manager %s: %s" % (s.hostname, found.message),
@@ -457,6 +457,16 @@ class Watcher:
         oldest = sorted(self.known.items(), key=lambda item: item[1].last_seen)
         for task_id, _memory in oldest[:len(self.known) - MEMORY_LIMIT]:
             del self.known[task_id]
+
+
+def _part(task, what, read):
+    """One part of an event; a task of an unexpected shape still gives its event, without that part."""
+    try:
+        return read(task)
+    except Exception as exc:  # pylint: disable=broad-exception-caught
+        LOG.warning("%s: the %s of task %s could not be read (%s); its event goes without them.", PLUGIN, what,
+                    task.get("id"), type(exc).__name__)
+        return []
 
 
 def _accounts(task):

@@ -395,6 +395,22 @@ def test_a_body_of_another_shape_is_a_failed_poll_not_a_crash():
     assert ids_of(events) == [("s", "FAILED", 1)]
 
 
+def test_a_task_of_an_unexpected_shape_still_gives_its_event(caplog):
+    odd = {"id": "odd", "type": "ROTATE", "status": "FAILED", "completionTimestamp": ts(), "subTasks": "not a list"}
+    events, _fake = run_source([[], [odd]], {"resource_types": ["ESXI"]}, extra_polls=1)
+    assert events == []  # no resource can be read, so no resource filter matches
+    events, _fake = run_source([[], [odd]])
+    assert ids_of(events) == [("odd", "FAILED", 1)]
+    assert events[0]["credentials_task"]["resources"] == []
+    assert "could not be read" in caplog.text
+
+
+def test_validate_certs_false_is_a_warning_at_start(caplog):
+    caplog.set_level(logging.INFO, logger="vcf.sddc_manager.credentials_tasks")
+    run_source([[]], {"validate_certs": False}, extra_polls=1)
+    assert "validate_certs is false" in caplog.text
+
+
 def test_the_session_is_revoked_when_the_source_stops():
     _events, fake = run_source([[]])
     assert fake.revokes == 1
