@@ -27,7 +27,8 @@ description:
     poll whatever the number of tasks, and puts one event on the queue each time a task enters one of
     O(statuses).
   - A task that fails again after a retry is a new event, with its O(statuses) entry count in C(attempt). A new
-    entry is recognised by a running or different status seen in between, or by a new completion time.
+    entry is recognised by a new completion time, or, for a task without one, by a running or different status
+    seen in between. A read that shows an end seen before again (a stale read after a retry) is no event.
   - Events carry no password and no token.
   - Keeps running while SDDC Manager answers 5xx, resets connections or is down, backing off up to
     O(max_backoff) seconds; it logs one line when an outage starts and one when SDDC Manager answers again.
@@ -210,6 +211,7 @@ EXISTING_MARGIN = 300
 FATAL_AT_START = frozenset(["config", "tls", "auth", "forbidden"])
 MASK = "********"
 MEMORY_LIMIT = 20000
+EPISODES_KEPT = 16
 
 
 class Settings:
@@ -330,10 +332,11 @@ def _epoch(timestamp):
 class _Memory:
     """What the source knows of one task between polls."""
 
-    __slots__ = ("episode", "status", "entries", "event_times", "last_seen")
+    __slots__ = ("episode", "ended", "status", "entries", "event_times", "last_seen")
 
     def __init__(self):
         self.episode = None  # (status, completion time) of the watched status the task is in, or None
+        self.ended = []  # the latest episodes with a completion time: a read that shows one again is stale
         self.status = None
         self.entries = 0  # times the task entered a watched status, seen by this source
         self.event_times = []  # when its events were emitted, for the retry guardrail
@@ -378,6 +381,12 @@ class Watcher:
             if memory.episode == episode:
                 continue
             memory.episode = episode
+            if episode[1] is not None:
+                # A run that ended before, seen again after a running state: a read from before the retry
+                # (a stale cache or replica), not a new failure. A new failure has a new completion time.
+                if episode in memory.ended:
+                    continue
+                memory.ended = memory.ended[-(EPISODES_KEPT - 1):] + [episode]
             memory.entries += 1
             if self._existing(task, first, new):
                 continue

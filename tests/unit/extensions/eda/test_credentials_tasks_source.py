@@ -237,6 +237,18 @@ def test_a_failure_present_at_start_that_fails_again_after_a_retry_is_attempt_tw
     assert events[0]["credentials_task"]["auto_retry"]["allowed"] is True
 
 
+def test_a_stale_read_of_an_earlier_failure_after_the_retry_started_is_no_new_event():
+    t1, t2 = ts(20), ts(10)
+    events, _fake = run_source([
+        [task("s", "IN_PROGRESS")], [task("s", "FAILED", t1)],
+        [task("s", "IN_PROGRESS")],           # the retry runs
+        [task("s", "FAILED", t1)],            # a read from before the retry: same end time
+        [task("s", "IN_PROGRESS")],
+        [task("s", "FAILED", t2)],            # the retry failed: a new end time
+    ])
+    assert ids_of(events) == [("s", "FAILED", 1), ("s", "FAILED", 2)]
+
+
 def test_failed_then_inconsistent_is_two_events_and_success_is_none():
     events, _fake = run_source([
         [task("x", "PENDING"), task("y", "IN_PROGRESS")],
