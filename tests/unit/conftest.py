@@ -29,6 +29,7 @@ import pytest
 
 from ansible.module_utils import basic
 from ansible.module_utils.common import warnings as ansible_warnings
+from ansible.module_utils.common.parameters import PASS_VARS
 
 
 def _load_pyroot():
@@ -148,6 +149,10 @@ def run_module(module, args=None, *, check_mode=False, diff=False):
     messages and ``deprecations`` a list of ``{msg, version or date, collection_name}`` on every version.
     """
     args = dict(args or {})
+    if "inject_invocation" in PASS_VARS:
+        # ansible-core 2.21 returns ``invocation`` only when the controller asks (INJECT_INVOCATION, off by
+        # default): ask, so that what the tests check of it (no_log masking) holds where it is enabled too.
+        args.setdefault("_ansible_inject_invocation", True)
     if check_mode:
         args["_ansible_check_mode"] = True
     if diff:

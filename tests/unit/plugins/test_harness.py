@@ -138,9 +138,11 @@ def test_module_output_before_result_is_passed_on(run_module, capsys):
 
 # No NUL: AnsibleModule logs its arguments to syslog, and Python 3.13's syslog refuses "embedded null
 # character", so ansible-core itself fails such a module run there (a property of ansible-core, not of
-# the harness; Python 3.10 to 3.12 accept it).
+# the harness; Python 3.10 to 3.12 accept it). No surrogates: module arguments arrive as UTF-8, which cannot
+# hold them, and ansible-core 2.21 refuses them when it decodes the arguments.
 @settings(max_examples=25, deadline=None)
-@given(name=st.text(alphabet=st.characters(exclude_characters="\x00"), min_size=1, max_size=40))
+@given(name=st.text(alphabet=st.characters(exclude_characters="\x00", exclude_categories=("Cs",)), min_size=1,
+                    max_size=40))
 def test_any_name_round_trips(run_module, name):
     result, failed = run_module(dummy, {"name": name})
     assert not failed
