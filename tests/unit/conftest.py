@@ -10,7 +10,7 @@ symlink to the repository root, see tests/utils/pyroot.py) is put first on ``sys
     def test_info(run_module):
         result, failed = run_module(credentials_task_info, {"hostname": "h", "token": "t"}, check_mode=True)
 
-Arguments are handed to ``AnsibleModule`` the way each ansible-core (2.16 to 2.19) reads them, and
+Arguments are handed to ``AnsibleModule`` the way each ansible-core (2.16 to 2.21) reads them, and
 ``exit_json``/``fail_json`` run for real (argument validation, ``no_log`` masking, warnings,
 ``invocation``) with their printed JSON captured, so a result holds exactly what the controller gets.
 """
