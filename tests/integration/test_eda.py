@@ -292,6 +292,20 @@ def test_a_task_that_fails_on_every_retry_is_retried_at_most_n_times_then_report
     assert task_state(target, "eda-always")["status"] == "FAILED"
 
 
+def test_retries_that_continue_under_new_task_ids_are_counted_as_one_task(rulebook, target):
+    """SDDC Manager may answer a retry with a new task id [guess, FIELD-NOTES]: the guardrail still holds."""
+    run = rulebook(sddc_manager_eda_max_retries=2)
+    add_once_watching(run, target, [dict(running_task("eda-new-id", outcomes=["FAILED"], run_seconds=1.5),
+                                         retry_new_id=True)])
+    run.wait_for(lambda: REPORT_PLAY in run.output, "the report after the retries", timeout=120)
+    run.wait_for(lambda: not_running(run, 3), "the report playbook to end")
+    time.sleep(3 * INTERVAL)
+    output = run.stop()
+    assert patches(target) == 2, target.ctl.counters()
+    assert len(re.findall(r"Acquired lock: [^/\s]+/\S+ for action: run_playbook", output)) == 2
+    assert output.count(REPORT_PLAY) == 1 and "the rulebook retries it no more" in output
+
+
 def test_inconsistent_and_update_tasks_are_reported_with_their_remediation_and_never_retried(rulebook, target):
     vcenter = {"name": "vcenter-9.rack.example.com", "type": "VCENTER", "credentials": [
         {"credential_type": "SSO", "account_type": "SYSTEM", "username": "administrator@vsphere.local",

@@ -113,7 +113,8 @@ options:
   max_auto_retries:
     description:
       - Guardrail data for the rulebook. C(auto_retry.allowed) of an event is true while fewer than this many earlier
-        events of the same task fall within O(retry_window).
+        events fall within O(retry_window), counting the events of the same task and those of any task of the same
+        operation on the same resources (a retry that SDDC Manager answers with a new task id is the same work).
       - V(0) never allows an automatic retry.
     type: int
     default: 2
@@ -355,6 +356,9 @@ class Watcher:
         self.started = clock() if started is None else started
         self.primed = False
         self.known = {}
+        # Event times per (operation, resources): a retry that SDDC Manager answers with a new task id, or the
+        # same rotation failing again as a new task, counts against the same guardrail.
+        self.by_resources = {}
 
     def observe(self, tasks):
         """Events for one successful list read, in list order."""
@@ -422,6 +426,11 @@ class Watcher:
         s = self.settings
         earlier = [t for t in memory.event_times if now - t < s.retry_window]
         memory.event_times = earlier + [now]
+        work = self._work_key(task)
+        same_work = [t for t in self.by_resources.get(work, []) if now - t < s.retry_window] if work else []
+        if work:
+            self.by_resources[work] = same_work + [now]
+        counted = max(len(earlier), len(same_work))
         found = _verdict.verdict(task)
         report = _part(task, "failure report", lambda t: found.report)
         remediation = []
@@ -452,15 +461,26 @@ class Watcher:
             "message": "SDDC Manager %s: %s" % (s.hostname, found.message),
             "seen_at": iso_now(now),
             "auto_retry": {
-                "allowed": len(earlier) < s.max_auto_retries,
-                "earlier_events_in_window": len(earlier),
+                "allowed": counted < s.max_auto_retries,
+                "earlier_events_in_window": counted,
                 "max_retries": s.max_auto_retries,
                 "window_seconds": s.retry_window,
             },
         }
         return {"credentials_task": _redact.redact(body)}
 
+    @staticmethod
+    def _work_key(task):
+        try:
+            names = sorted(set(str(r["resource_name"]).lower() for r in _tasks.resources_of(task) if r["resource_name"]))
+        except Exception:  # pylint: disable=broad-exception-caught
+            return None
+        return (str(task.get("type") or "").upper(), tuple(names)) if names else None
+
     def _forget_old(self):
+        horizon = self.clock() - self.settings.retry_window
+        for work in [w for w, times in self.by_resources.items() if not times or times[-1] < horizon]:
+            del self.by_resources[work]
         if len(self.known) <= MEMORY_LIMIT:
             return
         oldest = sorted(self.known.items(), key=lambda item: item[1].last_seen)

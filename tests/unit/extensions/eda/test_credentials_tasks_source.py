@@ -275,6 +275,22 @@ def test_retry_window_lets_old_events_expire():
     assert [e["credentials_task"]["auto_retry"]["allowed"] for e in events] == [True, True, True]
 
 
+def test_a_retry_that_continues_under_a_new_task_id_counts_against_the_same_guardrail():
+    host = [("esxi-9.rack.example.com", "ESXI")]
+    events, _fake = run_source([
+        [task("first", "IN_PROGRESS", resources=host)],
+        [task("first", "FAILED", ts(3), resources=host)],
+        [task("first", "FAILED", ts(3), resources=host), task("second", "IN_PROGRESS", resources=host)],
+        [task("first", "FAILED", ts(3), resources=host), task("second", "FAILED", ts(2), resources=host)],
+        [task("first", "FAILED", ts(3), resources=host), task("second", "FAILED", ts(2), resources=host),
+         task("third", "FAILED", ts(1), resources=host), task("other", "FAILED", ts(1))],
+    ])
+    assert ids_of(events) == [("first", "FAILED", 1), ("second", "FAILED", 1), ("third", "FAILED", 1),
+                              ("other", "FAILED", 1)]
+    assert [e["credentials_task"]["auto_retry"]["allowed"] for e in events] == [True, True, False, True]
+    assert [e["credentials_task"]["auto_retry"]["earlier_events_in_window"] for e in events] == [0, 1, 2, 0]
+
+
 def test_max_auto_retries_zero_never_allows_a_retry():
     events, _fake = run_source([[task("z", "IN_PROGRESS")], [task("z", "FAILED", ts())]], {"max_auto_retries": 0})
     assert events[0]["credentials_task"]["auto_retry"]["allowed"] is False
