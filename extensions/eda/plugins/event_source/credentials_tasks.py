@@ -211,6 +211,7 @@ EXISTING_MARGIN = 300
 # Errors that, on the first poll, say the options are wrong: waiting will not fix them.
 FATAL_AT_START = frozenset(["config", "tls", "auth", "forbidden"])
 MASK = "********"
+MASK_MIN = 4
 MEMORY_LIMIT = 20000
 EPISODES_KEPT = 16
 
@@ -519,7 +520,8 @@ def mask(data, secrets):
         return [mask(v, secrets) for v in data]
     if isinstance(data, str):
         for secret in secrets:
-            if secret in data:
+            # Shorter values would mask ordinary words; SDDC Manager passwords and tokens are far longer.
+            if len(secret) >= MASK_MIN and secret in data:
                 data = data.replace(secret, MASK)
     return data
 
@@ -545,7 +547,8 @@ class Outage:
 
     def answered(self):
         if self.since is not None:
-            LOG.warning("%s: SDDC Manager %s answers again after %s s (%d failed poll(s)); no event was lost.",
+            LOG.warning("%s: SDDC Manager %s answers again after %s s (%d failed poll(s)); tasks that entered a watched "
+                        "status meanwhile are events now.",
                         PLUGIN, self.settings.hostname, _seconds(self.clock() - self.since), self.failures)
         self.since = None
         self.failures = 0
