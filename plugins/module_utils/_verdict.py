@@ -25,7 +25,8 @@ UNKNOWN = "unknown"
 _ATTENTION = {
     _status.FAILED: ("failed", "failed", None),
     _status.INCONSISTENT: (
-        "inconsistent", "is INCONSISTENT: SDDC Manager no longer knows which password the resources have",
+        "inconsistent", "is INCONSISTENT: SDDC Manager no longer knows which password the resources have (check "
+                        "the accounts, then REMEDIATE them with the passwords they really have)",
         "Check the accounts on the resources, then run a REMEDIATE operation with the passwords they really have."),
     _status.USER_CANCELLED: (
         "cancelled", "was cancelled by a user; its passwords were not changed",

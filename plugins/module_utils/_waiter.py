@@ -74,6 +74,15 @@ class WaitOutcome:
     def timed_out(self):
         return bool(self.pending_ids)
 
+    def describe_pending(self):
+        """The ids still running at the end, each with its status when it is a word this collection does not know."""
+        out = []
+        for task_id in self.pending_ids:
+            found = self.verdicts[task_id]
+            out.append(task_id if found.state != _verdict.UNKNOWN else "%s (status %r, which this collection does not "
+                       "know, not counted as a success)" % (task_id, (self.tasks[task_id] or {}).get("status")))
+        return ", ".join(out)
+
     def split(self, ids):
         """The ids by verdict (succeeded, failed = needs attention, unknown, pending), the failure report of
         those that did not succeed, and one problem line per task that did not succeed (pending ones aside)."""

@@ -370,14 +370,15 @@ def main():
         problems.extend(split.pop("problems"))
         out.update(split, elapsed=round(waited.elapsed, 1),
                    tasks=[module.describe_task(waited.tasks[i]) for i in followed])
+        if waited.pending_ids:
+            problems.append("still running after wait_timeout (%d s): %s" % (p["wait_timeout"],
+                                                                            waited.describe_pending()))
     out["results"] = results
     if module._diff:
         out["diff"] = {"before": dict((r["task_id"], r["status_before"]) for r in results),
                        "after": dict((r["task_id"], _predicted(r, module.check_mode)) for r in results)}
     out = module.redact(out)
     out["msg"] = _summary(out)
-    if out["pending_ids"]:
-        problems.append("still running after wait_timeout (%d s): %s" % (p["wait_timeout"], ", ".join(out["pending_ids"])))
     if problems and p["fail_on_failure"]:
         out["msg"] = "%s Problems: %s" % (out["msg"], " | ".join(problems))
         module.fail_json(**out)

@@ -164,7 +164,7 @@ def main():
         module.fail_json(**out)
     if outcome.pending_ids and p["fail_on_timeout"]:
         out["msg"] = "Timed out after wait_timeout (%d s): %s still running." % (
-            p["wait_timeout"], ", ".join(outcome.pending_ids))
+            p["wait_timeout"], outcome.describe_pending())
         module.fail_json(**out)
     module.exit_json(**out)
 
