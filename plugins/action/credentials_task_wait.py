@@ -46,8 +46,7 @@ def progress_line(host, result, elapsed):
     """The line printed after each interval: what runs, what ended well, what needs a person, time waited."""
     attention = len(result.get("failed_ids") or []) + len(result.get("unknown_ids") or [])
     return "[%s] credentials tasks: %d running, %d succeeded, %d need attention, %d s elapsed" % (
-        host, len(result.get("pending_ids") or []), len(result.get("succeeded_ids") or []), attention,
-        int(round(elapsed)))
+        host, len(result.get("pending_ids") or []), len(result.get("succeeded_ids") or []), attention, int(elapsed))
 
 
 def is_outcome(result):
@@ -100,10 +99,11 @@ class ActionModule(ActionBase):
         last, polls, runs, warnings, deprecations = None, 0, 0, [], []
         while True:
             remaining = timeout - (time.monotonic() - start)
-            # Rounding down keeps the last run inside the deadline; the first run always reads the tasks once.
-            chunk = min(interval, max(0, int(remaining)))
-            if last is not None and (not last["pending_ids"] or chunk <= 0):
+            if last is not None and (not last["pending_ids"] or remaining <= 0):
                 break
+            # Rounded down, so that no run goes past the deadline; under a second left is one last read (0).
+            # The first run always reads the tasks, even with wait_timeout 0.
+            chunk = min(interval, max(0, int(remaining)))
             answer = self._execute_module(module_args=dict(args, wait_timeout=chunk), task_vars=task_vars)
             runs += 1
             for message in answer.pop("warnings", None) or []:

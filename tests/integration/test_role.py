@@ -39,7 +39,7 @@ def test_role_retries_waits_and_reports(ansible, target, tmp_path):
         retry_credentials_tasks_report_path=str(report)))
     print(run.stdout)
     assert run.rc != 0  # rotate-fails-again fails again
-    assert "Task rotate-fails-again (ESXI esxi-3.rack.example.com) failed again" in run.stdout
+    assert "Task rotate-fails-again (ROTATE esxi-3.rack.example.com) failed again" in run.stdout
     assert "Remediation: Reset the root password" in run.stdout
     summary = json.loads((report / "credentials-tasks-localhost.json").read_text())
     assert sorted(summary["retried"]) == ["rotate-failed", "rotate-fails-again", "update-failed"]
@@ -122,7 +122,7 @@ def test_collection_playbook_discovers_with_the_connection_from_the_environment(
     assert result["succeeded"] == ["rotate-failed"]
     assert [t["task_id"] for t in result["failed"]] == ["rotate-fails-again"]
     # 'in-progress' was running before the play (and never ends): discovery watches it to the timeout
-    assert result["watched"] == ["in-progress"] and result["still_running"] == ["in-progress"]
+    assert result["watched"] == ["in-progress"] and result["timed_out"] == ["in-progress"]
     assert result["stopped_because"] == "retry_credentials_tasks_wait_timeout (8 s) ran out"
     assert target.counters()["logins"] == 1
 
