@@ -80,6 +80,7 @@ SMOKE_TESTS=(
 )
 
 summary=()
+failed=0
 if [[ $mode == matrix ]]; then
   pyroot=$("$main_python" tests/utils/pyroot.py)
   for entry in "${entries[@]}"; do
@@ -87,19 +88,19 @@ if [[ $mode == matrix ]]; then
     venv=$(matrix_venv "$core" "$py")
     version=$("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)')
     echo "== matrix: ansible-core $version on Python $py: unit tests"
-    start=$SECONDS
-    "$venv/bin/python" -m pytest -q -p no:cacheprovider -n 2 tests/unit
-    units=$((SECONDS - start))
+    start=$SECONDS units=passed smoke=passed
+    "$venv/bin/python" -m pytest -q -p no:cacheprovider -n 2 tests/unit || { units=FAILED; failed=1; }
+    units+=" $((SECONDS - start))s"
     echo "== matrix: ansible-core $version on Python $py: integration smoke run (a module and the role)"
     start=$SECONDS
     PYTHONPATH="$pyroot${PYTHONPATH:+:$PYTHONPATH}" ANSIBLE_COLLECTIONS_PATH="$pyroot" \
-      "$venv/bin/python" -m pytest -q -p no:cacheprovider "${SMOKE_TESTS[@]}"
-    summary+=("$(printf 'ansible-core %-8s Python %-5s units %4ss  smoke %4ss' "$version" "$py" "$units" \
-                  $((SECONDS - start)))")
+      "$venv/bin/python" -m pytest -q -p no:cacheprovider "${SMOKE_TESTS[@]}" || { smoke=FAILED; failed=1; }
+    smoke+=" $((SECONDS - start))s"
+    summary+=("$(printf 'ansible-core %-8s Python %-5s units %-12s smoke %s' "$version" "$py" "$units" "$smoke")")
   done
-  printf 'matrix: passed on every entry (requires_ansible %s, .venv has %s)\n' "$requires" "$installed"
+  if ((failed)); then echo "matrix: FAILED"; else echo "matrix: passed (requires_ansible $requires, .venv has $installed)"; fi
   printf '  %s\n' "${summary[@]}"
-  exit 0
+  exit "$failed"
 fi
 
 # --- sanity ----------------------------------------------------------------------------------------------------
@@ -108,10 +109,16 @@ fi
 copy=${COLLECTION_COPY:-build/ansible_collections/vcf/sddc_manager}
 pythons=build/sanity-pythons  # python3.X for ansible-test to find: the pyenv ones are not on PATH
 seed=$repo/../shared/tools/seed-ansible-test-pip
+# One sanity run at a time in this tree: a second one would stage over the copy the first is testing.
+mkdir -p build
+exec 9>build/.sanity.lock
+flock -n 9 || { echo "sanity: waiting for another make sanity in this tree to finish"; flock 9; }
 tests/utils/stage-collection.sh "$copy"
 rm -rf "$pythons"
 mkdir -p "$pythons"
-failed=0
+log=$repo/build/sanity-run.log
+# ansible-test exits 0 when it finds nothing to test (say, the copy vanished): that is no pass.
+skipped() { grep -q 'All targets skipped\|No tests applicable' "$1"; }
 for entry in "${entries[@]}"; do
   core=${entry%%:*} py=${entry##*:}
   venv=$(matrix_venv "$core" "$py")
@@ -139,7 +146,8 @@ PY
   # shellcheck disable=SC2086  # SANITY_ARGS: extra ansible-test options, word-split on purpose
   (cd "$copy" && PATH="$venv/bin:$repo/$pythons:$PATH" \
      ansible-test sanity --python "$py" --venv --color no ${SANITY_ARGS:-} 2>&1 \
-     | { grep --line-buffered -v "$noise" || true; }) || status=FAILED
+     | { grep --line-buffered -v "$noise" || true; } | tee "$log") || status=FAILED
+  skipped "$log" && status="FAILED (nothing tested)"
   line=$(printf 'ansible-core %-8s all tests on %s %s (%ss)' "$version" "$py" "$status" $((SECONDS - start)))
   start=$SECONDS
   status=passed
@@ -147,7 +155,8 @@ PY
     echo "== sanity: ansible-core $version, compile and import on Python $v"
     (cd "$copy" && PATH="$venv/bin:$repo/$pythons:$PATH" \
        ansible-test sanity --test compile --test import --python "$v" --venv --color no 2>&1 \
-       | { grep --line-buffered -v "$noise" || true; }) || bad+=("$v")
+       | { grep --line-buffered -v "$noise" || true; } | tee "$log") || bad+=("$v")
+    skipped "$log" && bad+=("$v (nothing tested)")
   done
   ((${#bad[@]} == 0)) || status="FAILED on ${bad[*]}"
   line+=$(printf '; compile, import on %s %s (%ss)' "${others[*]:-none}" "$status" $((SECONDS - start)))
