@@ -244,8 +244,8 @@ def retry_runs(output, task_id):
 # --- a failure is retried -------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stale_reads", [0, 2], ids=["fresh-reads", "stale-reads-after-the-retry"])
-def test_a_failed_rotation_is_retried_within_two_polls_and_succeeds_with_one_patch(rulebook, target, request,
-                                                                                    stale_reads):
+def test_a_failed_rotation_is_retried_within_two_polls_and_succeeds_with_one_patch(
+        rulebook, target, request, stale_reads):
     run = rulebook()
     # With stale_reads, the two reads after the accepted retry still show the failure: no second event, no second
     # retry.
