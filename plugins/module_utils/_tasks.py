@@ -112,10 +112,10 @@ def plan_retry(task):
         return "running", "Task %s is already %s; it was not retried." % (task_id, found.status)
     if found.state == _verdict.SUCCEEDED:
         return "done", "Task %s already ended %s; there is nothing to retry." % (task_id, found.status)
-    if found.state == _verdict.ATTENTION:
-        raise SddcManagerError("%s SDDC Manager retries only FAILED credentials tasks." % found.message,
-                               kind="not_retryable")
-    raise SddcManagerError("%s It was not retried." % found.message, kind="not_retryable")
+    advice = " %s" % found.advice if found.advice else ""
+    raise SddcManagerError("Task %s %s; it was not retried: SDDC Manager retries only FAILED credentials tasks.%s "
+                           "Its errors: %s" % (task_id, found.what, advice, " | ".join(found.details)),
+                           kind="not_retryable")
 
 
 def build_retry_spec(client, task, options):

@@ -59,6 +59,11 @@ class Verdict:
         self.ended = state in (SUCCEEDED, ATTENTION) if ended is None else ended
 
     @property
+    def advice(self):
+        """What to do next for a task that needs attention, when it is the same whatever the error."""
+        return _ATTENTION.get(self.status, (None, None, None))[2]
+
+    @property
     def details(self):
         """One line per report entry, without the task id the message already names."""
         return describe_failures(self.report, with_task=False)

@@ -97,7 +97,7 @@ options:
   wait:
     description:
       - Wait for the task to end and report how it ended. This covers a task this run retried and a task that was
-        already running (retried earlier, by this module or by someone else); RV(changed) stays V(true) only when
+        already running (retried earlier, by this module or by someone else); C(changed) stays V(true) only when
         this run sent a retry.
       - With V(false) the module returns as soon as SDDC Manager accepts the retry.
     type: bool
