@@ -96,14 +96,19 @@ class ActionModule(ActionBase):
         # such a run still carries the state of every task, and the loop goes on while some still run.
         args["fail_on_timeout"] = False
         start = time.monotonic()
+        deadline = start + timeout
         last, polls, runs, warnings, deprecations = None, 0, 0, [], []
+        # Seconds a module run costs beyond its wait (process start, imports, TLS handshake), learnt from the
+        # last run: the run is asked to wait that much less, so that the lines keep to the interval.
+        overhead = 0.0
         while True:
-            remaining = timeout - (time.monotonic() - start)
-            if last is not None and (not last["pending_ids"] or remaining <= 0):
+            began = time.monotonic()
+            if last is not None and (not last["pending_ids"] or began >= deadline):
                 break
-            # Rounded down, so that no run goes past the deadline; under a second left is one last read (0).
-            # The first run always reads the tasks, even with wait_timeout 0.
-            chunk = min(interval, max(0, int(remaining)))
+            interval_ends = min(began + interval, deadline)
+            # Whole seconds, rounded down, so that no run goes past the end of its interval; less than a second
+            # left is one read (0). The first run always reads the tasks, even with wait_timeout 0.
+            chunk = max(0, int(interval_ends - began - overhead))
             answer = self._execute_module(module_args=dict(args, wait_timeout=chunk), task_vars=task_vars)
             runs += 1
             for message in answer.pop("warnings", None) or []:
@@ -117,6 +122,10 @@ class ActionModule(ActionBase):
                 return self._stopped(answer, last, args, start, polls, runs, warnings, deprecations)
             polls += answer.get("polls") or 0
             last = answer
+            overhead = max(0.0, time.monotonic() - began - float(answer.get("elapsed") or 0))
+            if last["pending_ids"] and time.monotonic() < interval_ends:
+                # What is left of the interval (about a second at most): the run was asked to end that early.
+                time.sleep(interval_ends - time.monotonic())
             display.display(progress_line(host, last, time.monotonic() - start))
         return self._finish(last, timeout, fail_on_failure, fail_on_timeout, start, polls, runs, warnings,
                             deprecations)
