@@ -127,7 +127,7 @@ def test_tasks_that_cannot_be_retried_fail_with_what_to_do(ansible, target):
     task_id: in-progress
 """), target=target)
     assert run.rc == 0, run
-    assert "start a new password operation" in run.result("Cancelled")["msg"]
+    assert "Start a new password operation" in run.result("Cancelled")["msg"]
     assert "REMEDIATE" in run.result("Inconsistent")["msg"]
     assert "No credentials task with id no-such-task" in run.result("Unknown")["msg"]
     running = run.result("Running")
@@ -294,6 +294,7 @@ def test_bulk_retry_discovers_failed_tasks_by_resource_type(ansible, target):
     resource_types: [ESXI]
     wait: true
     wait_sleep: 1
+    wait_timeout: 10
     fail_on_failure: false
 """), target=target)
     assert run.rc == 0, run
@@ -301,4 +302,6 @@ def test_bulk_retry_discovers_failed_tasks_by_resource_type(ansible, target):
     assert sorted(result["retried"]) == ["rotate-failed", "rotate-fails-again"]
     assert result["succeeded_ids"] == ["rotate-failed"]
     assert result["failed_ids"] == ["rotate-fails-again"]
+    # an ESXi task that was already running (and never ends here) is watched, not retried
+    assert result["watched_ids"] == ["in-progress"] and result["pending_ids"] == ["in-progress"]
     assert target.counters()["patches_accepted"] == 2
