@@ -35,6 +35,13 @@ options:
         the failure report are returned either way.
     type: bool
     default: true
+  progress_interval:
+    description:
+      - Print a progress line every this many seconds while waiting (running, succeeded, need attention, seconds
+        waited). The wait then runs on the controller as one module run per interval (the action plugin), so it
+        holds for any O(wait_timeout) and ends within one interval of it.
+      - At least 1. Cannot be combined with C(async).
+    type: int
   fail_on_timeout:
     description:
       - Fail when some tasks are still running after O(wait_timeout). With V(false) the module returns them in
@@ -116,6 +123,14 @@ elapsed:
   description: Seconds spent waiting.
   returned: always
   type: float
+intervals:
+  description: With O(progress_interval), the number of module runs and progress lines.
+  returned: with O(progress_interval)
+  type: int
+stopped_early:
+  description: With O(progress_interval), a run failed part way; the id lists and RV(tasks) are from the last good read.
+  returned: with O(progress_interval), when a run failed part way
+  type: bool
 polls:
   description: How many times the tasks were read.
   returned: always
@@ -133,6 +148,8 @@ def main():
         task_ids=dict(type="list", elements="str", required=True),
         fail_on_failure=dict(type="bool", default=True),
         fail_on_timeout=dict(type="bool", default=True),
+        # Taken out by the action plugin before the module runs; declared for the docs and for direct calls.
+        progress_interval=dict(type="int"),
     )
     argument_spec.update(wait_argument_spec())
     module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
