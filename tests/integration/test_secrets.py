@@ -117,6 +117,7 @@ SUCCESS_TASKS = """
                   - {credential_type: SSO, username: administrator@vsphere.local, password: "{{ new['bulk-sso-new'] }}"}
         wait: true
         wait_sleep: 1
+        wait_timeout: 5  # discovery also watches the task that runs forever here
         fail_on_failure: false
       register: r_bulk
     - name: Cancel the task that failed again
