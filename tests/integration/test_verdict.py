@@ -76,6 +76,15 @@ ALL_WAYS = """
 """
 
 
+RETRY_AND_WAIT = play("""
+- name: Retry and wait
+  vcf.sddc_manager.credentials_task_retry:
+    task_id: via-retry
+    wait: true
+    wait_sleep: 1
+""")
+
+
 def rotate_task(task_id, outcome, **extra):
     task = {"id": task_id, "type": "ROTATE", "status": "FAILED", "run_seconds": 1.5, "outcomes": [outcome],
             "resources": [{"name": "%s.rack.example.com" % task_id, "type": "ESXI", "credentials": [
@@ -148,13 +157,7 @@ def test_9_1_notifications_reach_the_failure_report_with_their_links(ansible, ta
          "remediations": [{"message": "Exit lockdown mode", "link": "https://kb.example.com/318743"},
                           {"message": "Then retry the task", "link": "https://kb.example.com/000001"}]}])
     load(target, [rotate_task("via-retry", {"status": "FAILED", "errors": [notified]})], release="9.1")
-    run = ansible.playbook(play("""
-- name: Retry and wait
-  vcf.sddc_manager.credentials_task_retry:
-    task_id: via-retry
-    wait: true
-    wait_sleep: 1
-"""), target=target)
+    run = ansible.playbook(RETRY_AND_WAIT, target=target)
     assert run.rc != 0
     result = run.result("Retry and wait")
     entry = result["failed_subtasks"][0]
@@ -239,13 +242,7 @@ def test_writes_answered_without_a_body_are_reported_from_a_read(ansible, target
 
 def test_an_answer_naming_a_new_task_id_is_followed(ansible, target):
     load(target, [rotate_task("via-retry", {"status": "FAILED", "errors": [SSH_REFUSED]}, retry_new_id=True)])
-    run = ansible.playbook(play("""
-- name: Retry and wait
-  vcf.sddc_manager.credentials_task_retry:
-    task_id: via-retry
-    wait: true
-    wait_sleep: 1
-"""), target=target)
+    run = ansible.playbook(RETRY_AND_WAIT, target=target)
     result = run.result("Retry and wait")
     assert run.rc != 0 and result["task_id"] != "via-retry", result
     assert "Reset the root password" in result["msg"] and result["status"] == "FAILED"
@@ -326,13 +323,7 @@ def test_parallel_retries_with_a_short_lived_token_and_5xx_bursts_all_go_through
 def test_a_wait_outlives_the_access_token_with_either_refresh_answer(ansible, target, refresh_answer):
     load(target, [rotate_task("via-retry", "SUCCESSFUL", run_seconds=6)],
          tokens={"access_lifetime": 2, "refresh_answer": refresh_answer})
-    run = ansible.playbook(play("""
-- name: Retry and wait
-  vcf.sddc_manager.credentials_task_retry:
-    task_id: via-retry
-    wait: true
-    wait_sleep: 1
-"""), target=target, verbosity=3)
+    run = ansible.playbook(RETRY_AND_WAIT, target=target, verbosity=3)
     assert run.rc == 0, run
     counters = target.counters()
     assert counters["refreshes"] >= 1 and counters["logins"] == 1
@@ -343,13 +334,7 @@ def test_a_refresh_that_keeps_failing_falls_back_to_a_login(ansible, target):
     broken_refresh = [{"kind": "http_error", "status": 500, "match": {"method": "PATCH", "path": "/v1/tokens/*"}}]
     load(target, [rotate_task("via-retry", "SUCCESSFUL", run_seconds=5)], tokens={"access_lifetime": 2},
          faults=broken_refresh)
-    run = ansible.playbook(play("""
-- name: Retry and wait
-  vcf.sddc_manager.credentials_task_retry:
-    task_id: via-retry
-    wait: true
-    wait_sleep: 1
-"""), target=target)
+    run = ansible.playbook(RETRY_AND_WAIT, target=target)
     assert run.rc == 0, run
     assert target.counters()["logins"] >= 2
     assert patches_by_task(target) == {"via-retry": 1}
