@@ -191,25 +191,8 @@ def rulebook(rulebook_tool, ansible, target, tmp_path):
         check_no_secret(target, output)
 
 
-def passwords_held_by(target):
-    found = set()
-
-    def walk(node, key=None):
-        if isinstance(node, dict):
-            for k, v in node.items():
-                walk(v, k)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v, key)
-        elif isinstance(node, str) and node and key and "password" in key.lower():
-            found.add(node)
-
-    walk(target.ctl.tasks())
-    return found
-
-
 def check_no_secret(target, output):
-    values = set(scenarios.all_planted()) | passwords_held_by(target)
+    values = set(scenarios.all_planted()) | target.passwords_held()
     problems = ["a password (%s...)" % v[:12] for v in values if v in output]
     problems += ["a token id %s" % t for t in scenarios.token_ids(SEED) if t in output]
     if JWT.search(output):

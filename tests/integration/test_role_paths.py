@@ -10,7 +10,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import textwrap
 import threading
@@ -21,7 +20,7 @@ import uuid
 import pytest
 
 import scenarios
-from conftest import BIN, Run, Target
+from conftest import BIN, Run, Target, can_listen_on
 from test_role import ROLE_PLAY, role_vars
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
@@ -143,13 +142,6 @@ def _untrusted_target(sim):
 WRONG_PASSWORD = scenarios.planted("wrong-login")
 
 
-def _can_listen_on(address):
-    try:
-        with socket.socket() as sock:
-            sock.bind((address, 0))
-        return True
-    except OSError:
-        return False
 
 
 @pytest.mark.parametrize("case", ["wrong password", "untrusted CA", "unknown host name", "certificate for another name"])
@@ -166,7 +158,7 @@ def test_a_refused_login_shows_its_own_reason_and_retries_nothing(ansible, targe
         extra["retry_credentials_tasks_hostname"] = "no-such-sddc-manager.invalid"
         expected = ["no-such-sddc-manager.invalid", "Check hostname"]
     else:
-        if not _can_listen_on("127.0.0.2"):
+        if not can_listen_on("127.0.0.2"):
             pytest.skip("127.0.0.2 is not a local address here")
         # The simulator's certificate names 127.0.0.1, localhost and ::1: 127.0.0.2 reaches it under another name.
         extra["retry_credentials_tasks_hostname"] = "127.0.0.2"

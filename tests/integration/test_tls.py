@@ -3,12 +3,11 @@ cannot verify fails with a sentence naming ca_path and validate_certs; ca_path m
 works and warns once per module run."""
 
 import json
-import socket
 
 import pytest
 
 import scenarios
-from conftest import Target
+from conftest import Target, can_listen_on
 
 PLAY = """
 - hosts: localhost
@@ -121,16 +120,9 @@ def test_validate_certs_false_from_the_environment_warns_once(ansible, untrusted
     assert "InsecureRequestWarning" not in run.output
 
 
-def _can_listen_on(address):
-    try:
-        with socket.socket() as sock:
-            sock.bind((address, 0))
-        return True
-    except OSError:
-        return False
 
 
-@pytest.mark.skipif(not _can_listen_on("127.0.0.2"), reason="127.0.0.2 is not a local address here")
+@pytest.mark.skipif(not can_listen_on("127.0.0.2"), reason="127.0.0.2 is not a local address here")
 def test_a_certificate_for_another_name_says_to_fix_hostname(ansible, tmp_path, target):
     """The right CA, but the certificate names 127.0.0.1, localhost and ::1, not 127.0.0.2."""
     from sddc_sim import Simulator
