@@ -99,8 +99,8 @@ def _problems(summary):
     for task in summary["failed"]:
         where = ", ".join(r.get("resource_name") or "?" for r in task["resources"])
         first = "Task %s (%s %s) %s" % (task["task_id"], task["type"] or "task", where or "no resource",
-                                       "failed again" if task["action"] == "retried" and task["status_after"] == "FAILED"
-                                       else "ended %s" % task["status_after"])
+                                        "failed again" if task["action"] == "retried" and task["status_after"] == "FAILED"
+                                        else "ended %s" % task["status_after"])
         details = _verdict.describe_failures(task["failed_subtasks"], with_task=False)
         lines.append("%s: %s" % (first, " | ".join(details)) if details else first + ".")
     for task_id in summary["timed_out"]:

@@ -108,8 +108,7 @@ def _walk_subtasks(subtasks):
         if not isinstance(sub, dict):
             continue
         yield sub
-        for dependent in _walk_subtasks(sub.get("dependentSubTasks")):
-            yield dependent
+        yield from _walk_subtasks(sub.get("dependentSubTasks"))
 
 
 def failure_report(task):

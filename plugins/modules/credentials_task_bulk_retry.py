@@ -372,7 +372,7 @@ def main():
                    tasks=[module.describe_task(waited.tasks[i]) for i in followed])
         if waited.pending_ids:
             problems.append("still running after wait_timeout (%d s): %s" % (p["wait_timeout"],
-                                                                            waited.describe_pending()))
+                                                                             waited.describe_pending()))
     out["results"] = results
     if module._diff:
         out["diff"] = {"before": dict((r["task_id"], r["status_before"]) for r in results),

@@ -142,8 +142,6 @@ def _untrusted_target(sim):
 WRONG_PASSWORD = scenarios.planted("wrong-login")
 
 
-
-
 @pytest.mark.parametrize("case", ["wrong password", "untrusted CA", "unknown host name", "certificate for another name"])
 def test_a_refused_login_shows_its_own_reason_and_retries_nothing(ansible, target, untrusted_sim, tmp_path, case):
     sim_target = target

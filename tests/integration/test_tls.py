@@ -120,8 +120,6 @@ def test_validate_certs_false_from_the_environment_warns_once(ansible, untrusted
     assert "InsecureRequestWarning" not in run.output
 
 
-
-
 @pytest.mark.skipif(not can_listen_on("127.0.0.2"), reason="127.0.0.2 is not a local address here")
 def test_a_certificate_for_another_name_says_to_fix_hostname(ansible, tmp_path, target):
     """The right CA, but the certificate names 127.0.0.1, localhost and ::1, not 127.0.0.2."""

@@ -92,7 +92,7 @@ def parse(data):
     scenario.generic_queued = generic.get("queued", bool, scenario.release == "9.1")
     scenario.users = _parse_users(fields.get("users", list, [DEFAULT_USER]))
     tokens = Fields(fields.get("tokens", dict, {}), "tokens", ("access_lifetime", "refresh_lifetime",
-                                                              "refresh_answer", "login_status"))
+                                                               "refresh_answer", "login_status"))
     scenario.refresh_answer = tokens.get("refresh_answer", str, "json", choices=REFRESH_ANSWERS)
     # Real servers answer a login 200; the spec says 201.
     scenario.login_status = tokens.get("login_status", int, 200, choices=(200, 201))

@@ -185,7 +185,7 @@ def test_an_error_under_a_dependent_subtask(load):
 
 def test_label_and_remediation_url_are_sent_when_given(load):
     client = load(tasks=[_task("t", errors=[{"subtask": 0, "label": "SSH failure",
-                                              "remediationUrl": "https://example.com/kb/42"}, {"subtask": 1}])])
+                                            "remediationUrl": "https://example.com/kb/42"}, {"subtask": 1}])])
     first, second = client.task("t", client.token())["subTasks"]
     assert first["errors"][0]["label"] == "SSH failure"
     assert first["errors"][0]["remediationUrl"] == "https://example.com/kb/42"

@@ -196,7 +196,7 @@ def test_resource_types_of_every_release_are_known():
 
 def rotate_element(resource_type):
     return {"operation_type": "UPDATE", "elements": [{"resource_name": "h", "resource_type": resource_type,
-                                                       "credentials": [{"username": "root", "password": "x"}]}]}
+                                                     "credentials": [{"username": "root", "password": "x"}]}]}
 
 
 @pytest.mark.parametrize("resource_type, unknown, sent", [
