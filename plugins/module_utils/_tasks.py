@@ -217,6 +217,9 @@ def retry(client, task_id, options, check_mode=False, task=None):
     result["retried"] = True
     result["retried_at"] = iso_utc(time.time())
     result["msg"] = "Task %s was retried." % task_id
+    if result.get("unseen"):
+        result["msg"] += (" SDDC Manager's answer had no body, and a read of the task still showed it as it was "
+                          "before the retry; its new state is not known yet.")
     if answer:
         result["msg"] = ("Task %s was retried (the answer to the retry request %s; a read of the task confirmed "
                          "it was accepted)." % (task_id, answer))
@@ -248,6 +251,12 @@ def _follow_answer(client, task_id, answer, result):
     except SddcManagerError as exc:
         result["task"] = {"id": result["task_id"], "status": None}
         result["read_error"] = exc.message
+        return
+    if _verdict.fingerprint(result["task"]) == _verdict.fingerprint(result["before"]):
+        # A read right after an accepted write may still show the state from before it (FIELD-NOTES): that
+        # state is not the task's state now, and the caller must not report it as such.
+        result["task"] = {"id": result["task_id"], "status": None}
+        result["unseen"] = True
 
 
 def _retried_by_another(client, task_id, before, result, exc):
@@ -290,6 +299,9 @@ def cancel(client, task_id, check_mode=False):
             raise _unsettled(task_id, "cancel", exc, after)
         result["task"] = after
     result["msg"] = "Task %s was cancelled." % task_id
+    if result.get("unseen"):
+        result["msg"] += (" SDDC Manager's answer had no body, and a read of the task still showed it FAILED; "
+                          "it may take a moment to show the cancellation.")
     return result
 
 

@@ -43,17 +43,25 @@ class Watch:
         self.task = task
         self.baseline = baseline
         self.seen_running = False
+        self.unseen = False  # the last read still showed the state from before the retry
         self.ended_at = None  # the controller's clock when the end was first seen
 
     def update(self, task, settled, now):
-        self.task = task
         found = _verdict.verdict(task)
+        self.unseen = False
         if not found.ended:
+            self.task = task
             self.seen_running = True
             return
-        stale = (self.baseline is not None and not self.seen_running and not settled
-                 and _verdict.fingerprint(task) == self.baseline)
-        if not stale and self.ended_at is None:
+        if (self.baseline is not None and not self.seen_running and not settled
+                and _verdict.fingerprint(task) == self.baseline):
+            # The read shows the run the retry replaced: the task's state now is not known yet, and nothing may
+            # report that old state as its state.
+            self.task = {"id": self.task_id, "status": None}
+            self.unseen = True
+            return
+        self.task = task
+        if self.ended_at is None:
             self.ended_at = now
 
     @property
@@ -78,9 +86,13 @@ class WaitOutcome:
         """The ids still running at the end, each with its status when it is a word this collection does not know."""
         out = []
         for task_id in self.pending_ids:
-            found = self.verdicts[task_id]
-            out.append(task_id if found.state != _verdict.UNKNOWN else "%s (status %r, which this collection does not "
-                       "know, not counted as a success)" % (task_id, (self.tasks[task_id] or {}).get("status")))
+            if self.watches[task_id].unseen:
+                out.append("%s (its reads still showed the state from before the retry)" % task_id)
+            elif self.verdicts[task_id].state == _verdict.UNKNOWN:
+                out.append("%s (status %r, which this collection does not know, not counted as a success)"
+                           % (task_id, (self.tasks[task_id] or {}).get("status")))
+            else:
+                out.append(task_id)
         return ", ".join(out)
 
     def split(self, ids):

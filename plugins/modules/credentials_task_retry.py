@@ -313,8 +313,9 @@ def main():
     out["elapsed"] = round(outcome.elapsed, 1)
     what = "was retried" if result["retried"] else "was already %s when this run started" % before_status
     if outcome.timed_out:
-        out["msg"] = "Task %s %s but was still %s after wait_timeout (%d s)." % (
-            followed, what, status, p["wait_timeout"])
+        still = "was still %s" % status if status in _status.RUNNING else "had not ended: %s" % (
+            outcome.describe_pending())
+        out["msg"] = "Task %s %s but %s after wait_timeout (%d s)." % (followed, what, still, p["wait_timeout"])
         module.fail_json(**out)
     ended = "failed again" if result["retried"] and found.status == _status.FAILED else found.what
     out["msg"] = "Task %s %s and %s." % (followed, what, ended)

@@ -652,6 +652,15 @@ def test_an_accepted_retry_whose_answer_cannot_be_read_is_still_reported_as_retr
     assert len(patches(rsps)) == 1
 
 
+def test_a_read_that_still_shows_the_state_before_the_retry_is_not_taken_for_its_state(rsps, client):
+    rsps.patch(TASK, status=204)
+    rsps.get(TASK, json=task())  # a stale read: the FAILED run the retry replaced
+    result = _tasks.retry(client, TASK_ID, ELEMENTS, task=task())
+    assert result["retried"] is True and result["task"]["status"] is None and result["unseen"] is True
+    assert "not known yet" in result["msg"]
+    assert len(patches(rsps)) == 1
+
+
 def test_an_answer_naming_another_task_is_followed(rsps, client):
     rsps.patch(TASK, status=202, json={"id": "new-task", "status": "In Progress"})
     rsps.get(TASKS + "/new-task", json=task("new-task", status="IN_PROGRESS", completed=None))

@@ -140,6 +140,10 @@ def test_baseline_stays_pending_until_timeout_when_the_timeout_comes_first(fake_
     outcome = waiter(server, fake_time, timeout=20).wait(["a"], baselines={"a": baseline_of(task("a", "FAILED", OLD))})
     assert outcome.pending_ids == ["a"]
     assert outcome.polls == 3
+    # The old FAILED run is not the task's state: nothing downstream may report it as such.
+    assert outcome.tasks["a"] == {"id": "a", "status": None}
+    assert outcome.verdicts["a"].state == "unknown" and outcome.split(["a"])["failed_ids"] == []
+    assert outcome.describe_pending() == "a (its reads still showed the state from before the retry)"
 
 
 def test_the_controller_time_of_each_end_is_kept(fake_time):
