@@ -11,7 +11,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _spec, _tasks, _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _spec, _tasks, _transport, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
 
 
@@ -131,14 +131,14 @@ class SddcManagerModule(AnsibleModule):
     def _check_connection_options(self):
         p = self.params
         problems = []
-        reason = _client.validate_hostname(p["hostname"])
+        reason = _transport.validate_hostname(p["hostname"])
         if reason:
             problems.append(reason)
         if not 1 <= p["port"] <= 65535:
             problems.append("port must be between 1 and 65535, got %d" % p["port"])
         if p["request_timeout"] <= 0:
             problems.append("request_timeout must be a positive number of seconds, got %s" % p["request_timeout"])
-        reason = _client.check_ca_path(p["ca_path"]) if p["validate_certs"] else None
+        reason = _transport.check_ca_path(p["ca_path"]) if p["validate_certs"] else None
         if reason:
             problems.append(reason + "; give the PEM file of the CA that signed the SDDC Manager certificate")
         if p["proxy_url"] and "://" not in p["proxy_url"]:

@@ -175,7 +175,7 @@ _make_collection_importable()
 # pylint: disable=wrong-import-position
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _redact, _status, _tasks, _verdict  # noqa: E402
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _redact, _status, _tasks, _transport, _verdict  # noqa: E402
 
 LOG = logging.getLogger("vcf.sddc_manager.credentials_tasks")
 
@@ -282,7 +282,7 @@ def _as_list(value):
 
 def _check(values):
     problems = []
-    reason = _client.validate_hostname(values["hostname"])
+    reason = _transport.validate_hostname(values["hostname"])
     if reason:
         problems.append(reason)
     if isinstance(values["port"], int) and not 1 <= values["port"] <= 65535:
@@ -297,7 +297,7 @@ def _check(values):
     if not values["username"] and not values["access_token"]:
         problems.append("give username and password (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD) or access_token")
     if values["validate_certs"] is True:
-        reason = _client.check_ca_path(values["ca_path"])
+        reason = _transport.check_ca_path(values["ca_path"])
         if reason:
             problems.append(reason + "; give the PEM file of the CA that signed the SDDC Manager certificate")
     if values["proxy_url"] and "://" not in str(values["proxy_url"]):

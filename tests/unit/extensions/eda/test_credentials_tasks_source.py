@@ -20,7 +20,7 @@ import pytest
 import requests
 import responses
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _transport
 
 PYROOT = next(p for p in sys.path if p.endswith(os.path.join("build", "pyroot")))
 PLUGIN_PATH = os.path.join(PYROOT, "ansible_collections", "vcf", "sddc_manager", "extensions", "eda", "plugins",
@@ -184,7 +184,7 @@ def ids_of(events):
 @pytest.fixture(autouse=True)
 def no_real_sleep_in_client(monkeypatch):
     # The client's read retries sleep in its own thread; keep them short so a 5xx burst takes milliseconds.
-    monkeypatch.setattr(_client, "_sleep", lambda seconds: time.sleep(min(seconds, 0.01)))
+    monkeypatch.setattr(_transport, "_sleep", lambda seconds: time.sleep(min(seconds, 0.01)))
 
 
 # --- transitions -----------------------------------------------------------------------------------------------

@@ -27,9 +27,11 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (
     RetryPolicy,
     SddcManagerClient,
     SddcManagerError,
-    check_ca_path,
     iso_utc,
-    jwt_expiry,
+)
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._auth import jwt_expiry
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._transport import (
+    check_ca_path,
     parse_retry_after,
     validate_hostname,
 )

@@ -1,0 +1,197 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal use only: not part of the collection's public interface.
+"""What the client raises, and the one sentence each failure becomes.
+
+A playbook author reads these sentences, so their wording is kept apart from the code that detects the
+failures: ``_transport`` decides what went wrong (a TLS failure, a lost answer, an HTTP error) and the
+functions here say it.  Nothing here imports ``requests``: anything that needs its exception classes is
+decided in ``_transport`` and handed over as a plain value.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
+
+
+class SddcManagerError(Exception):
+    """A failure explained in one sentence, with the details a playbook can branch on.
+
+    ``kind`` is one of: config, connection, tls, timeout, auth, forbidden,
+    not_found, api, ambiguous.
+    """
+
+    def __init__(self, message, kind="api", status_code=None, url=None, error=None):
+        super(SddcManagerError, self).__init__(message)
+        self.message = message
+        self.kind = kind
+        self.status_code = status_code
+        self.url = url
+        self.error = error
+
+    def details(self):
+        """Keyword arguments for ``fail_json`` besides ``msg``."""
+        out = {}
+        if self.status_code is not None:
+            out["status_code"] = self.status_code
+        if self.url is not None:
+            out["url"] = self.url
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+class _Unauthorized(Exception):
+    """An HTTP 401 to an authenticated request, with the token that request sent."""
+
+    def __init__(self, error, token):
+        super(_Unauthorized, self).__init__(error.message)
+        self.error = error
+        self.token = token
+
+
+class AmbiguousWriteError(SddcManagerError):
+    """A write was sent but no answer came back: it may or may not have been applied.
+
+    ``timed_out``: no answer within ``request_timeout``, so the server may still be working on it.
+    """
+
+    def __init__(self, message, url=None, timed_out=False):
+        super(AmbiguousWriteError, self).__init__(message, kind="ambiguous", url=url)
+        self.timed_out = timed_out
+
+
+# The reason OpenSSL gives, without the pool's wrapping: "...certificate verify failed: <reason>. (_ssl.c:1006)".
+_CERT_VERIFY = re.compile(r"certificate verify failed: (.+?)\.?\s*\(_ssl\.c:\d+\)")
+_NAME_MISMATCH = re.compile(r"mismatch|not valid for|doesn't match|does not match", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+
+
+def tls_failure(exc, url, base_url, hostname):
+    """A TLS verification failure, with the one setting that would fix it."""
+    reason = _short_reason(exc)
+    verify = _CERT_VERIFY.search(str(exc))
+    if verify:
+        reason = "certificate verify failed: %s" % verify.group(1)
+    if _NAME_MISMATCH.search(reason):
+        advice = ("The certificate does not name %s. Set hostname to a name the certificate holds (usually the "
+                  "FQDN of SDDC Manager), or set validate_certs: false to skip verification (not recommended)."
+                  % hostname)
+    else:
+        advice = ("Give the CA certificate that signed the SDDC Manager certificate in ca_path "
+                  "(SDDC_MANAGER_CA_PATH), or set validate_certs: false to skip verification (not recommended).")
+    return SddcManagerError("TLS verification of %s failed (%s). %s" % (base_url, reason, advice),
+                            kind="tls", url=url)
+
+
+def transport_failure(exc, method, url, base_url, timeout, timed_out, maybe_applied):
+    """A request that got no answer.  ``maybe_applied``: a write that left this host, so it may have been done."""
+    reason = _short_reason(exc)
+    if maybe_applied:
+        return AmbiguousWriteError(
+            "%s %s was sent but no answer came back (%s); it may or may not have been applied."
+            % (method, url, reason), url=url, timed_out=timed_out)
+    if timed_out:
+        return SddcManagerError(
+            "SDDC Manager at %s did not answer %s %s within request_timeout (%s s)."
+            % (base_url, method, url, timeout), kind="timeout", url=url)
+    return SddcManagerError(
+        "Could not reach SDDC Manager at %s (%s). Check hostname and port, and proxy_url or the "
+        "HTTPS_PROXY variable if a proxy is needed." % (base_url, reason), kind="connection", url=url)
+
+
+def not_json_failure(response):
+    """A success whose body is not JSON: a login page or a proxy answered in SDDC Manager's place."""
+    return SddcManagerError(
+        "SDDC Manager answered %s %s with a body that is not JSON: %s"
+        % (response.request.method, response.url, _text_excerpt(response.text)),
+        kind="api", status_code=response.status_code, url=response.url)
+
+
+def http_failure(method, url, base_url, response, body, show_body=True):
+    """An HTTP error answer as one sentence: what was refused, why, and what to change.
+
+    ``body``: the answer's JSON, or None when it is not JSON.  ``show_body`` false: the answer of a token
+    endpoint, whose body is left out unless it is an SDDC Manager error object (it may be a token).
+    """
+    status = response.status_code
+    where = "%s %s" % (method, url.replace(base_url, ""))
+    if not show_body and not isinstance(body, dict):
+        detail = "%s (the body is not shown)." % (response.reason or "no reason given")
+        error = None
+    elif isinstance(body, dict):
+        detail = _error_sentence(body)
+        error = redact(body)
+    else:
+        excerpt = _text_excerpt(response.text)
+        detail = "%s (the body is not an SDDC Manager error; a proxy or load balancer may have answered)." % (
+            excerpt or response.reason or "no body")
+        error = {"body": excerpt}
+    kind = {401: "auth", 403: "forbidden", 404: "not_found"}.get(status, "api")
+    if status == 401 and path_of(url, base_url) == "/v1/tokens":
+        lead = ("SDDC Manager refused the credentials (HTTP 401) on %s; check username and password "
+                "(SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD): " % where)
+    elif status == 401:
+        lead = "SDDC Manager refused the credentials (HTTP 401) on %s: " % where
+    elif status == 403:
+        lead = ("SDDC Manager forbids %s for this user (HTTP 403); use an account with the ADMIN role, "
+                "the only one allowed to manage passwords: " % where)
+    else:
+        lead = "SDDC Manager answered HTTP %d %s to %s: " % (status, response.reason or "", where)
+    return SddcManagerError(lead + detail, kind=kind, status_code=status, url=url, error=error)
+
+
+def path_of(url, base_url):
+    """The path of ``url`` below ``base_url``, without a query."""
+    return url.replace(base_url, "", 1).split("?", 1)[0]
+
+
+def _text_excerpt(text, limit=200):
+    """A short readable excerpt of a non-JSON body (a proxy's HTML error page, say)."""
+    title = re.search(r"<title[^>]*>(.*?)</title>", text or "", re.IGNORECASE | re.DOTALL)
+    if title:
+        text = title.group(1)
+    text = _SPACES.sub(" ", _TAGS.sub(" ", text or "")).strip()
+    return text[:limit] + ("..." if len(text) > limit else "")
+
+
+def _error_sentence(error):
+    """One sentence from an SDDC Manager ``Error`` object, nested errors and causes included."""
+    parts = []
+    message = error.get("message") or error.get("errorCode") or "no message"
+    code = error.get("errorCode")
+    parts.append("%s%s" % (message.rstrip("."), " [%s]" % code if code and code != message else ""))
+    for nested in error.get("nestedErrors") or []:
+        if isinstance(nested, dict) and nested.get("message"):
+            parts.append(nested["message"].rstrip("."))
+    for cause in error.get("causes") or error.get("cause") or []:
+        if isinstance(cause, dict) and cause.get("message"):
+            parts.append("cause: %s" % cause["message"].rstrip("."))
+    sentence = "; ".join(parts) + "."
+    if error.get("remediationMessage"):
+        sentence += " Remediation: %s" % error["remediationMessage"].rstrip(".") + "."
+    if error.get("referenceToken"):
+        sentence += " (reference token %s)" % error["referenceToken"]
+    return sentence
+
+
+def _short_reason(exc):
+    """The innermost human part of a requests exception, without pool internals."""
+    text = str(exc)
+    errno = re.search(r"\[Errno -?\d+\] ([^'\")]+)", text)
+    if errno:
+        return errno.group(1).strip()
+    ssl_reason = re.search(r"(certificate verify failed[^'\")]*|CERTIFICATE_VERIFY_FAILED[^'\")]*|hostname [^'\")]+)", text)
+    if ssl_reason:
+        return ssl_reason.group(1).strip()
+    for marker in ("RemoteDisconnected(", "ConnectionResetError(", "Read timed out", "Connection aborted"):
+        if marker in text:
+            return marker.rstrip("(")
+    return text[:200]
