@@ -48,6 +48,21 @@ options:
         RV(pending_ids), so a play can report progress and call it again.
     type: bool
     default: true
+  after_retry:
+    description:
+      - The registered result of the M(vcf.sddc_manager.credentials_task_bulk_retry) run that retried (some of) these
+        tasks just before, with O(vcf.sddc_manager.credentials_task_bulk_retry#module:wait=true) and any
+        O(vcf.sddc_manager.credentials_task_bulk_retry#module:wait_timeout). Right after a retry SDDC Manager may
+        still answer a read with the state the task had before it; with this option such a read is not taken for
+        the task's end, by the same rule as the retry module's own wait - until the task was seen running, or 30
+        seconds after the retry (C(retried_at)). Without it, a read that still shows the old V(FAILED) state right
+        after a retry ends the wait as a failure.
+      - Only C(results), C(tasks) and C(pending_ids) of the result are read. Run this module on the host that ran the
+        retry (its clock took C(retried_at)).
+      - A result of a bulk retry without O(vcf.sddc_manager.credentials_task_bulk_retry#module:wait) holds no read
+        after the retries, so there is no state to compare with; the module then warns and waits as without this
+        option.
+    type: dict
 extends_documentation_fragment:
   - vcf.sddc_manager.connection
   - vcf.sddc_manager.connection.action_group
@@ -75,6 +90,21 @@ EXAMPLES = r"""
   until: progress.pending_ids | length == 0
   retries: 30
   delay: 0
+
+- name: Retry, wait a little in the retry, then wait with a progress line every minute
+  vcf.sddc_manager.credentials_task_bulk_retry:
+    discover: true
+    wait: true
+    wait_timeout: 5
+    fail_on_failure: false
+  register: bulk
+
+- name: Wait for the rest; a read that still shows a task as before its retry is not its end
+  vcf.sddc_manager.credentials_task_wait:
+    task_ids: "{{ bulk.retried + bulk.watched_ids }}"
+    after_retry: "{{ bulk }}"
+    progress_interval: 60
+    wait_timeout: 3600
 
 # Ad hoc, connection from SDDC_MANAGER_* environment variables:
 #   ansible localhost -m vcf.sddc_manager.credentials_task_wait -a 'task_ids=2d0f3c4e-...,7a1e9b0c-... wait_timeout=600'
@@ -137,10 +167,58 @@ polls:
   type: int
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _tasks
+import time
+
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _tasks, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import SETTLE_SECONDS, Waiter, baseline_of
+
+
+def after_retry_rule(after_retry, task_ids, now):
+    """``(settle, baselines, problem)``: the Waiter's stale-read rule for tasks a bulk retry retried just before.
+
+    ``after_retry`` is that module's result (or, from the action plugin, the same with ``tasks`` and ``pending_ids``
+    of the last wait run). Its wait applied the rule already; a task it left pending either was seen running (its
+    last read shows it running: the rule is over for it) or its last read was taken for a stale one, which is
+    exactly the state before its retry: that read is its baseline here. The settle time goes on from the retry
+    (the latest ``retried_at``), on the clock of the host that ran both modules; an unknown retry time keeps the
+    whole settle time.
+    """
+    if not after_retry:
+        return SETTLE_SECONDS, {}, None
+    retried_at = {}
+    for entry in after_retry.get("results") or []:
+        if isinstance(entry, dict) and entry.get("action") == "retried" and entry.get("task_id") in task_ids:
+            retried_at[entry["task_id"]] = _tasks.timestamp(entry.get("retried_at"))
+    if not retried_at:
+        return SETTLE_SECONDS, {}, None
+    if "tasks" not in after_retry:
+        return SETTLE_SECONDS, {}, (
+            "after_retry holds no read of the tasks after their retry (the bulk retry ran without wait), so a read "
+            "that still shows a task as it was before its retry cannot be told from its end. Give the result of a "
+            "bulk retry with wait: true (any wait_timeout).")
+    pending = set(after_retry.get("pending_ids") or [])
+    last_reads = dict((t.get("id"), t) for t in after_retry.get("tasks") or [] if isinstance(t, dict))
+    baselines, times = {}, []
+    for task_id, when in retried_at.items():
+        read = last_reads.get(task_id)
+        if task_id not in pending or not read:
+            continue  # its end was seen in the retry's wait (or it was never read after the retry)
+        read = snake_dict_to_camel_dict(read)
+        if not _verdict.verdict(read).ended:
+            continue  # seen running since the retry
+        baselines[task_id] = baseline_of(read)
+        times.append(when)
+    if not baselines:
+        return SETTLE_SECONDS, {}, None
+    if None in times:
+        return SETTLE_SECONDS, baselines, None
+    # retried_at is in whole seconds, cut down: the retry may have been up to a second later.
+    since = now - (max(times) + 1.0)
+    return min(SETTLE_SECONDS, max(0.0, SETTLE_SECONDS - since)), baselines, None
 
 
 def main():
@@ -150,6 +228,7 @@ def main():
         fail_on_timeout=dict(type="bool", default=True),
         # Taken out by the action plugin before the module runs; declared for the docs and for direct calls.
         progress_interval=dict(type="int"),
+        after_retry=dict(type="dict"),
     )
     argument_spec.update(wait_argument_spec())
     module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -160,10 +239,13 @@ def main():
         module.fail_json(msg="task_ids is empty: give the id of at least one credentials task.")
     if p["wait_timeout"] < 0 or p["wait_sleep"] < 1:
         module.fail_json(msg="wait_timeout must be 0 or more and wait_sleep at least 1 second.")
+    settle, baselines, problem = after_retry_rule(p["after_retry"], task_ids, time.time())
+    if problem:
+        module.warn(problem)
     client = module.client
-    waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
+    waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"], settle=settle)
     try:
-        outcome = waiter.wait(task_ids)
+        outcome = waiter.wait(task_ids, baselines=baselines)
     except SddcManagerError as exc:
         module.fail_from(exc)
     module.warn_unknown_statuses(outcome.tasks.values())

@@ -172,3 +172,26 @@ def test_async_is_refused_with_progress(clock, lines):
     module = FakeModule(clock, ends_at=1)
     result = run({"task_ids": ["t1"], "progress_interval": 5}, module, async_val=60)
     assert result["failed"] is True and "async" in result["msg"] and module.calls == []
+
+
+def test_after_retry_goes_to_every_run_with_the_reads_of_the_run_before(clock, lines):
+    """The module applies the stale-read rule in each run: the first run gets what the bulk retry read (only the keys
+    the module reads, not the whole registered result), every later run the reads of the run before it."""
+    module = FakeModule(clock, ends_at=5)
+    bulk = {"results": [{"task_id": "t1", "action": "retried", "retried_at": "2026-11-27T10:00:00Z"}],
+            "tasks": [{"id": "t1", "status": "FAILED"}], "pending_ids": ["t1"], "changed": True,
+            "invocation": {"module_args": {"discover": True}}, "msg": "1 retried."}
+    result = run({"task_ids": ["t1", "t2"], "progress_interval": 2, "wait_timeout": 60, "after_retry": bulk}, module)
+    assert not result.get("failed") and len(module.calls) >= 3
+    first = module.calls[0]["after_retry"]
+    assert first == {"results": bulk["results"], "tasks": bulk["tasks"], "pending_ids": ["t1"]}
+    for call in module.calls[1:]:
+        assert call["after_retry"] == {"results": bulk["results"], "tasks": [{"id": "t1"}, {"id": "t2"}],
+                                       "pending_ids": ["t1", "t2"]}
+    assert bulk["tasks"] == [{"id": "t1", "status": "FAILED"}]  # the task's own argument is left as it was
+
+
+def test_without_after_retry_the_runs_get_none(clock, lines):
+    module = FakeModule(clock, ends_at=5)
+    run({"task_ids": ["t1"], "progress_interval": 2, "wait_timeout": 60}, module)
+    assert all("after_retry" not in call for call in module.calls)
