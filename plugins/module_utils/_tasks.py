@@ -16,7 +16,7 @@ __metaclass__ = type
 import datetime
 import time
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _verdict, _waiter
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (
     AmbiguousWriteError,
     SddcManagerError,
@@ -25,6 +25,15 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (
 
 # Up to this many tasks are read one by one; beyond it one list call is cheaper.
 LIST_THRESHOLD = 2
+
+# A write whose answer was lost, or answered 5xx by something that may have passed it on, is settled by reading
+# the task. A read right after an accepted write may still show the state from before it, so a read showing the
+# old state proves nothing until the waiter's settle time has passed: reads go on, further and further apart
+# (the first pause below, then doubling), until one shows the write or that time is over.
+CONFIRM_SECONDS = _waiter.SETTLE_SECONDS
+CONFIRM_FIRST_PAUSE = 2.0
+_clock = time.monotonic
+_sleep = time.sleep
 
 
 def fetch_tasks(client, ids):
@@ -153,6 +162,19 @@ def _accepted_meanwhile(before, after):
     return after.get("completionTimestamp") != before.get("completionTimestamp")
 
 
+def _confirm(client, task_id, took_effect):
+    """The task after a write whose answer did not say whether it was applied, and whether it was."""
+    deadline = _clock() + CONFIRM_SECONDS
+    pause = CONFIRM_FIRST_PAUSE
+    while True:
+        after = get_task(client, task_id)
+        left = deadline - _clock()
+        if took_effect(after) or left <= 0:
+            return after, took_effect(after)
+        _sleep(min(pause, left))
+        pause *= 2
+
+
 def _server_error(exc):
     """An HTTP 5xx answer to a write: from SDDC Manager, or from a proxy that may have passed the write on."""
     return exc.status_code is not None and exc.status_code >= 500
@@ -205,8 +227,8 @@ def retry(client, task_id, options, check_mode=False, task=None):
         _follow_answer(client, task_id, client.retry_credentials_task(task_id, spec), result)
     except SddcManagerError as exc:
         if isinstance(exc, AmbiguousWriteError) or _server_error(exc):
-            after = get_task(client, task_id)
-            if not _accepted_meanwhile(before, after):
+            after, accepted = _confirm(client, task_id, lambda read: _accepted_meanwhile(before, read))
+            if not accepted:
                 raise _unsettled(task_id, "retry", exc, after)
             answer = "was lost" if isinstance(exc, AmbiguousWriteError) else "was HTTP %d" % exc.status_code
             result["task"] = after
@@ -235,6 +257,7 @@ def _follow_answer(client, task_id, answer, result):
     failing the caller.
     """
     answered = answer.get("id") if isinstance(answer, dict) else None
+    result.setdefault("task_id", task_id)
     if answered == task_id and answer.get("status"):
         result["task"] = answer
         return
@@ -243,18 +266,18 @@ def _follow_answer(client, task_id, answer, result):
             try:
                 result["task"] = client.get_credentials_task(answered)
                 result["task_id"] = answered
-                return
             except SddcManagerError as exc:
                 if not _is_not_found(exc):
                     raise
-        result["task"] = get_task(client, task_id)
+        if result["task_id"] == task_id:
+            result["task"] = get_task(client, task_id)
     except SddcManagerError as exc:
         result["task"] = {"id": result["task_id"], "status": None}
         result["read_error"] = exc.message
         return
     if _verdict.fingerprint(result["task"]) == _verdict.fingerprint(result["before"]):
-        # A read right after an accepted write may still show the state from before it (FIELD-NOTES): that
-        # state is not the task's state now, and the caller must not report it as such.
+        # A read right after an accepted write may still show the state from before it, under the old id or the
+        # new one: that state is not the task's state now, and the caller must not report it as such.
         result["task"] = {"id": result["task_id"], "status": None}
         result["unseen"] = True
 
@@ -265,9 +288,14 @@ def _retried_by_another(client, task_id, before, result, exc):
     if not _accepted_meanwhile(before, after):
         raise exc
     # Someone else (another play, the UI) retried it between our read and our PATCH.
+    found = _verdict.verdict(after)
+    if found.ended and found.state != _verdict.SUCCEEDED:
+        # That retry has already ended, and not well: the caller must hear it, as from any other ended task.
+        raise SddcManagerError("Task %s was retried by another client just before this one, and %s: %s" % (
+            task_id, found.what, " | ".join(found.details)), kind="not_retryable")
     result.update(changed=False, task=after,
                   msg="Task %s was retried by another client just before this one; it is %s."
-                      % (task_id, _status.normalize(after.get("status"))))
+                      % (task_id, found.status))
     return result
 
 
@@ -294,8 +322,9 @@ def cancel(client, task_id, check_mode=False):
     except SddcManagerError as exc:
         if not (isinstance(exc, AmbiguousWriteError) or _server_error(exc)):
             raise
-        after = get_task(client, task_id)
-        if _status.normalize(after.get("status")) not in (_status.USER_CANCELLED, _status.CANCELLED):
+        after, cancelled = _confirm(client, task_id, lambda read: _status.normalize(read.get("status")) in (
+            _status.USER_CANCELLED, _status.CANCELLED))
+        if not cancelled:
             raise _unsettled(task_id, "cancel", exc, after)
         result["task"] = after
     result["msg"] = "Task %s was cancelled." % task_id

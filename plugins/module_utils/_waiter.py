@@ -17,10 +17,11 @@ import time
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
 
-# How long a read that still shows the state from before a retry counts as "not started yet".  SDDC Manager
-# may answer a read before the retry has visibly started; once the task was seen running, or this much time
-# has passed, the state a read shows is the retry's own end, even when it looks like the old one (a task can
-# fail again without a completionTimestamp, and then two runs look alike).
+# A read that still shows the state from before a retry is not the retry's end.  When that state carries a
+# completion time (of the task or of a sub-task), no later run can end with the same one, so such a read is
+# never taken for an end, however long it lasts.  Without any completion time, two runs can look alike (a task
+# can fail again without a completionTimestamp): then once the task was seen running, or this much time has
+# passed, the state a read shows is the retry's own end.
 SETTLE_SECONDS = 30.0
 
 
@@ -28,6 +29,12 @@ def _iso_utc(epoch):
     if epoch is None:
         return None
     return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _has_times(fingerprint):
+    """Whether a fingerprint carries a completion time: a new run's end never has the old run's times."""
+    _status, completed, subs = fingerprint
+    return bool(completed) or any(sub[2] for sub in subs)
 
 
 def baseline_of(task):
@@ -53,8 +60,8 @@ class Watch:
             self.task = task
             self.seen_running = True
             return
-        if (self.baseline is not None and not self.seen_running and not settled
-                and _verdict.fingerprint(task) == self.baseline):
+        if self.baseline is not None and _verdict.fingerprint(task) == self.baseline and (
+                _has_times(self.baseline) or not (self.seen_running or settled)):
             # The read shows the run the retry replaced: the task's state now is not known yet, and nothing may
             # report that old state as its state.
             self.task = {"id": self.task_id, "status": None}

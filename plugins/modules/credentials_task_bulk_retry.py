@@ -330,7 +330,7 @@ def main():
             action = "would_retry" if module.check_mode else "retried"
             followed = outcome["task_id"]
             retried.append(followed)
-            before[followed] = task if followed == task_id else None
+            before[followed] = task
         elif _verdict.verdict(outcome["task"]).state == _verdict.RUNNING:
             action = "watched"
             watched.append(task_id)
@@ -358,7 +358,7 @@ def main():
         waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
         try:
             waited = waiter.wait(followed, known=dict((i, selected[i]) for i in watched),
-                                 baselines=dict((i, baseline_of(before[i])) for i in retried if before[i]))
+                                 baselines=dict((i, baseline_of(before[i])) for i in retried))
         except SddcManagerError as exc:
             module.fail_from(exc, changed=bool(retried), retried=retried, watched_ids=watched,
                              results=module.redact(results), errors=errors)

@@ -277,7 +277,8 @@ def main():
     running = not result["changed"] and _verdict.verdict(result["task"]).state == _verdict.RUNNING
     outcome = None
     if p["wait"] and not module.check_mode and (result["retried"] or running):
-        baselines = {followed: baseline_of(result["before"])} if result["retried"] and followed == task_id else {}
+        # A task that goes on under a new id may still read, under that id, as the run the retry replaced.
+        baselines = {followed: baseline_of(result["before"])} if result["retried"] else {}
         waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
         try:
             outcome = waiter.wait([followed], baselines=baselines)

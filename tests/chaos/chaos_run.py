@@ -18,6 +18,13 @@ reached the server; a proxy's 504 after the server accepted the PATCH (injected 
 transport); a PATCH slower than ``request_timeout``; a second client retrying the same task at the
 same moment; and tasks already running.
 
+Each run also draws a release profile (4.5, 5.2, 9.0, 9.1: write answers 200 or 202, generic-view words,
+9.1 notifications), the end of the retried run (every end the simulator knows: SUCCESSFUL, FAILED,
+INCONSISTENT, USER_CANCELLED, CANCELLED, SKIPPED, TIMED_OUT, COMPLETED_WITH_WARNING and a word the spec does
+not have) and stale reads after the retry. A run whose retry ended in anything but success and that the code
+did not report as needing attention is a wrong outcome too: the verdict is judged against the simulator's
+record, not against the collection's own vocabulary.
+
 Run it alone::
 
     PYTHONPATH=$(.venv/bin/python tests/utils/pyroot.py) .venv/bin/python tests/chaos/chaos_run.py --runs 240
@@ -51,7 +58,7 @@ if str(ensure_pyroot()) not in sys.path:
     sys.path.insert(0, str(ensure_pyroot()))
 
 import scenarios  # noqa: E402
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks  # noqa: E402
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks, _verdict  # noqa: E402
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (  # noqa: E402
     RetryPolicy,
     SddcManagerClient,
@@ -68,6 +75,13 @@ SLOW_TIMEOUT = 0.4          # request_timeout of runs with a PATCH slower than i
 SLOW_DELAY = 0.9            # how long that PATCH takes
 WAIT_TIMEOUT = 20.0
 WAIT_SLEEP = 0.05
+
+# The ends a retried run may have (tests/simulator/README.md, "Ending a run"), with their weights; the oracle
+# counts only SUCCESSFUL and COMPLETED_WITH_WARNING (every sub-task succeeded) as a success.
+ENDS = {"SUCCESSFUL": 40, "FAILED": 20, "INCONSISTENT": 6, "USER_CANCELLED": 5, "CANCELLED": 3, "SKIPPED": 3,
+        "TIMED_OUT": 5, "COMPLETED_WITH_WARNING": 4, "ROLLED_BACK": 3}
+SUCCESS = {"SUCCESSFUL", "COMPLETED_WITH_WARNING"}
+RELEASES = ["4.5", "5.2", "9.0", "9.1"]
 
 READ_FAULTS = [scenarios.HTML_502, scenarios.HTML_503, scenarios.HTML_504, scenarios.JSON_503,
                scenarios.RATE_LIMIT, scenarios.RESET, scenarios.CLOSE, scenarios.fault("lost_reply", mode="fin")]
@@ -124,7 +138,8 @@ class Plan:
         rng = random.Random("chaos:%d" % seed)
         self.seed = seed
         self.type = "ROTATE" if rng.random() < 0.7 else "UPDATE"
-        self.outcome = "SUCCESSFUL" if rng.random() < 0.65 else "FAILED"
+        self.outcome = rng.choices(sorted(ENDS), [ENDS[k] for k in sorted(ENDS)])[0]
+        self.release = rng.choice(RELEASES)
         self.run_seconds = round(rng.uniform(0.05, 0.35), 3)
         self.initial = rng.choices(["FAILED", "IN_PROGRESS", "SUCCESSFUL"], [0.9, 0.05, 0.05])[0]
         self.concurrent = self.initial == "FAILED" and rng.random() < 0.12
@@ -149,6 +164,9 @@ class Plan:
         self.with_password = rng.random() < 0.6
         self.refresh_faults = ([rng.choice(READ_FAULTS) for _fault in range(rng.randint(1, 3))]
                                if self.expire_at_poll is not None and rng.random() < 0.4 else [])
+        # Reads right after the accepted retry that still show the run before it (FIELD-NOTES). Not with a second
+        # client: its read of the old state would make it retry a task that runs, which SDDC Manager refuses.
+        self.stale_reads = rng.choice([0, 0, 0, 1, 2]) if not self.concurrent else 0
         if not self.with_password:
             self.login_faults = []  # the harness logs in for the run; nothing of the client's own
 
@@ -186,12 +204,16 @@ class Plan:
 def scenario(plan):
     credentials = [{"credential_type": "SSH", "account_type": "USER", "username": "root",
                     "password": planted("old", plan.seed), "new_password": planted("want", plan.seed)}]
-    outcome = "SUCCESSFUL" if plan.outcome == "SUCCESSFUL" else {"status": "FAILED", "errors": [
-        {"subtask": 0, "errorCode": "PASSWORD_SSH_AUTH_FAILED", "message": "SSH login refused",
-         "remediationMessage": "Fix the root password on the host, then retry"}]}
+    outcome = plan.outcome
+    if plan.outcome == "FAILED":
+        outcome = {"status": "FAILED", "errors": [
+            {"subtask": 0, "errorCode": "PASSWORD_SSH_AUTH_FAILED", "message": "SSH login refused",
+             "remediationMessage": "Fix the root password on the host, then retry"}]}
+    elif plan.outcome not in ENDS or plan.outcome == "ROLLED_BACK":
+        outcome = {"status_word": plan.outcome}
     task = {"id": TASK_ID, "type": plan.type, "status": plan.initial, "created": "2026-11-20T10:00:00Z",
             "run_seconds": plan.run_seconds if plan.initial != "IN_PROGRESS" else None,
-            "outcomes": [outcome], "resources": [
+            "stale_reads": plan.stale_reads, "outcomes": [outcome], "resources": [
                 {"name": "esxi-chaos-%d.rack.example.com" % plan.seed, "type": "ESXI", "credentials": credentials}]}
     faults = []
     if plan.login_faults:
@@ -202,7 +224,7 @@ def scenario(plan):
         faults += scenarios.fault_sequence("GET", TASK_PATH + "*", plan.read_faults)
     if plan.patch_fault and PATCH_FAULTS[plan.patch_fault][0] is not None:
         faults += scenarios.fault_sequence("PATCH", TASK_PATH, [PATCH_FAULTS[plan.patch_fault][0]])
-    return {"seed": plan.seed, "users": [scenarios.ADMIN],
+    return {"seed": plan.seed, "release": plan.release, "users": [scenarios.ADMIN],
             "tokens": {"access_lifetime": ACCESS_LIFETIME,
                        "refresh_lifetime": ACCESS_LIFETIME // 2 if plan.refresh_expired else 86400},
             "tasks": [task], "faults": faults}
@@ -303,6 +325,7 @@ class Chaos:
         if outcome.timed_out:
             claim["claim"] = "retried_timed_out"
         claim["status"] = _status.normalize(outcome.tasks[TASK_ID].get("status"))
+        claim["verdict"] = outcome.verdicts[TASK_ID].state
         claim["logins"], claim["refreshes"] = client.logins, client.refreshes
         return claim
 
@@ -348,6 +371,8 @@ class Chaos:
                 # The client gave up on it, so the simulator could not answer, and its log shows no fault.
                 self.faults["slow on patch"] += rule["fired"]
         accepted = truth["retries"]
+        if accepted and plan.stale_reads:
+            self.faults["stale_reads after retry"] += plan.stale_reads - truth["stale_reads_left"]
         sent = counters["by_route"].get("PATCH /v1/credentials/tasks/{id}", 0)
         self.totals["runs"] += 1
         self.totals["patches_sent"] += sent
@@ -367,6 +392,9 @@ class Chaos:
                                   "problems": problems})
         expected_claim = plan.expected(any(c["expired"] for c in claims))[0]
         self.totals["expected " + expected_claim] += 1
+        self.totals["release " + plan.release] += 1
+        if expected_claim == "retried":
+            self.totals["end " + _status.normalize(truth["status"])] += 1
 
     def _problems(self, plan, claims, truth, accepted):
         expected, final = plan.expected(any(c["expired"] for c in claims))
@@ -419,6 +447,8 @@ class Chaos:
             elif claim["status"] != real or real != final:
                 problems.append("the wait reported %s, the task is %s, its scripted outcome %s"
                                 % (claim["status"], real, final))
+            elif (claim["verdict"] == _verdict.SUCCEEDED) != (real in SUCCESS):
+                problems.append("the task ended %s and the verdict is %s" % (real, claim["verdict"]))
         return problems
 
     # -- report --------------------------------------------------------------------------------------------------
@@ -434,6 +464,8 @@ class Chaos:
             "refreshes": self.totals["refreshes"],
             "expected_outcomes": {k[len("expected "):]: v for k, v in sorted(self.totals.items())
                                   if k.startswith("expected ")},
+            "ends": {k[len("end "):]: v for k, v in sorted(self.totals.items()) if k.startswith("end ")},
+            "releases": {k[len("release "):]: v for k, v in sorted(self.totals.items()) if k.startswith("release ")},
             "faults_injected": dict(sorted(self.faults.items())),
             "faults_total": sum(self.faults.values()),
             "seconds": round(time.monotonic() - started, 1),
@@ -441,11 +473,22 @@ class Chaos:
         }
 
 
+# The reads that settle a write with a lost answer go on for the waiter's settle time (30 s) when the task does
+# not change; the runs' tasks take under a second, so a second of such reads is as long, relative to them.
+CONFIRM_SECONDS = 0.5
+CONFIRM_FIRST_PAUSE = 0.05
+
+
 def run_chaos(sim, runs, first_seed=0):
     chaos = Chaos(sim)
     started = time.monotonic()
-    for seed in range(first_seed, first_seed + runs):
-        chaos.run(seed)
+    saved = _tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE
+    _tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE = CONFIRM_SECONDS, CONFIRM_FIRST_PAUSE
+    try:
+        for seed in range(first_seed, first_seed + runs):
+            chaos.run(seed)
+    finally:
+        _tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE = saved
     return chaos.figures(started)
 
 
@@ -459,6 +502,9 @@ def summary_lines(figures):
         "token refreshes %(refreshes)d" % figures,
         "chaos: %d faults injected: %s" % (figures["faults_total"], faults),
         "chaos: expected outcomes: %s" % outcomes,
+        "chaos: ends of retried runs: %s; releases: %s" % (
+            ", ".join("%s %d" % item for item in figures["ends"].items()),
+            ", ".join("%s %d" % item for item in figures["releases"].items())),
     ]
 
 

@@ -1,4 +1,5 @@
-"""The chaos run: at least 200 seeded runs mixing every fault, counted; 0 double retries, 0 wrong final outcomes.
+"""The chaos run: at least 200 seeded runs mixing every fault, end and release, counted; 0 double retries, 0 wrong
+final outcomes.
 
 The runs drive the collection's code in this process (see tests/chaos/chaos_run.py), so 240 of them fit in
 about a minute; the fault cases through the real ansible-playbook are in test_faults.py. The figures are
@@ -27,7 +28,7 @@ REQUIRED_FAULTS = [
     "http_502 on read", "http_503 on read", "http_504 on read", "reset on read", "lost_reply on read",
     "http_503 on login", "reset on login", "http_503 on refresh", "reset on refresh",
     "lost_reply on patch", "reset on patch", "http_500 on patch", "http_503 on patch", "proxy_504_after_accept",
-    "slow on patch", "token_expired_mid_wait", "refresh_token_expired", "concurrent_retry",
+    "slow on patch", "token_expired_mid_wait", "refresh_token_expired", "concurrent_retry", "stale_reads after retry",
 ]
 
 
@@ -45,5 +46,8 @@ def test_chaos_run_has_no_double_retry_and_no_wrong_outcome(tmp_path_factory, re
     assert figures["wrong_outcomes"] == 0, json.dumps(figures["failures"], indent=1, default=str)
     missing = [kind for kind in REQUIRED_FAULTS if not figures["faults_injected"].get(kind)]
     assert not missing, "faults never injected: %s" % missing
+    # every end a retried run can have, and every release profile, was met and judged
+    assert sorted(figures["ends"]) == sorted(chaos_run.ENDS), figures["ends"]
+    assert sorted(figures["releases"]) == sorted(chaos_run.RELEASES), figures["releases"]
     # every PATCH accepted is one retry of one run; none accepted twice
     assert figures["patches_accepted"] <= figures["patches_sent"]

@@ -47,7 +47,7 @@ from requests.adapters import HTTPAdapter
 
 from conftest import REAL, REPO, report_figures
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _tasks
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter
 from ansible_collections.vcf.sddc_manager.plugins.modules import (
     credentials_task_bulk_retry,
@@ -145,6 +145,14 @@ class Observer:
             else:
                 self.tokens.add(str(answer).strip())
         return response
+
+    def as_adapter_send(self):
+        """``send`` to put on HTTPAdapter: it keeps the adapter, which a bound method of this object would not."""
+
+        def send(adapter, request, *args, **kwargs):
+            return self.send(adapter, request, *args, **kwargs)
+
+        return send
 
     def pieces(self):
         for token in self.tokens:
@@ -311,8 +319,9 @@ class SddcManagerModel(RuleBasedStateMachine):
             if hasattr(module, "Waiter"):
                 stack.enter_context(mock.patch.object(module, "Waiter", waiter))
             stack.enter_context(mock.patch.object(_client, "SddcManagerClient", InstantClient))
-            stack.enter_context(mock.patch.object(HTTPAdapter, "send", lambda adapter, request, *a, **kw:
-                                                  self.observer.send(adapter, request, *a, **kw)))
+            stack.enter_context(mock.patch.object(_tasks, "_clock", self.time.clock))
+            stack.enter_context(mock.patch.object(_tasks, "_sleep", self.time.sleep))
+            stack.enter_context(mock.patch.object(HTTPAdapter, "send", self.observer.as_adapter_send()))
             stack.enter_context(contextlib.redirect_stdout(printed))
             result, failed = run_module(module, dict(self.auth, **args))
         after = self._truth()

@@ -27,7 +27,7 @@ _PYROOT = str(ensure_pyroot())
 if _PYROOT not in sys.path:
     sys.path.insert(0, _PYROOT)
 
-from module_runner import AnsibleExitJson, AnsibleFailJson, ModuleExit, run_module  # noqa: E402,F401
+from module_runner import run_module  # noqa: E402
 
 
 @pytest.fixture(name="run_module", scope="session")

@@ -69,3 +69,14 @@ class FakeTime:
 def make_fake_time_fixture():
     """``make_fake_time(start)`` -> a FakeTime (fixtures in sub-folders pick their own start)."""
     return FakeTime
+
+
+@pytest.fixture(name="confirm_time", autouse=True)
+def confirm_time_fixture(monkeypatch):
+    """The reads that settle a write with a lost answer (``_tasks._confirm``) run on a FakeTime of their own."""
+    from ansible_collections.vcf.sddc_manager.plugins.module_utils import _tasks
+
+    fake = FakeTime(start=0.0)
+    monkeypatch.setattr(_tasks, "_clock", fake.clock)
+    monkeypatch.setattr(_tasks, "_sleep", fake.sleep)
+    return fake

@@ -439,7 +439,7 @@ def test_lost_answer_then_the_task_shows_it_was_accepted(rsps, client, after):
     assert "lost" in result["msg"] and "confirmed" in result["msg"]
 
 
-def test_lost_answer_and_still_the_same_failure_is_a_clear_error(rsps, client):
+def test_lost_answer_and_still_the_same_failure_is_a_clear_error(rsps, client, confirm_time):
     rsps.get(TASK, json=task())
     rsps.patch(TASK, body=requests.exceptions.ConnectionError("Connection aborted."))
     rsps.get(TASK, json=task())  # same FAILED, same completionTimestamp
@@ -450,7 +450,21 @@ def test_lost_answer_and_still_the_same_failure_is_a_clear_error(rsps, client):
     assert exc.kind == "ambiguous"
     assert "still FAILED, so the retry was not applied" in exc.message and "Run the retry again" in exc.message
     assert len(patches(rsps)) == 1
-    assert [m for m, _url in methods(rsps)] == ["GET", "PATCH", "GET"]
+    # One read could be a stale one: reads go on, 2, 4, 8, 16 s apart, until the settle time is over.
+    assert [m for m, _url in methods(rsps)] == ["GET", "PATCH"] + ["GET"] * 5
+    assert confirm_time.sleeps == [2.0, 4.0, 8.0, 16.0] and confirm_time.now == _tasks.CONFIRM_SECONDS
+
+
+def test_a_lost_answer_whose_first_read_still_shows_the_old_run_is_settled_by_the_next(rsps, client, confirm_time):
+    """A stale read right after the accepted retry must not turn into "not applied; nothing changed"."""
+    rsps.get(TASK, json=task())
+    rsps.patch(TASK, body=requests.exceptions.ConnectionError("Connection aborted."))
+    rsps.get(TASK, json=task())  # stale: the run the retry replaced
+    rsps.get(TASK, json=task(status="IN_PROGRESS", completed=None))
+    result = _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
+    assert result["retried"] is True and "confirmed it was accepted" in result["msg"]
+    assert confirm_time.sleeps == [2.0]
+    assert len(patches(rsps)) == 1
 
 
 def test_timed_out_retry_of_a_task_still_failed_may_still_be_applied(rsps, client):
@@ -491,6 +505,22 @@ def test_another_client_retried_first(rsps, client, code, after_status):
     assert len(patches(rsps)) == 1
 
 
+@pytest.mark.parametrize("after", [
+    task(status="INCONSISTENT", completed="2026-11-27T10:09:00.000Z"),
+    task(status="ROLLED_BACK", completed="2026-11-27T10:09:00.000Z"),
+    task(status="FAILED", completed="2026-11-27T10:09:00.000Z"),
+], ids=["inconsistent", "unknown-word", "failed-again"])
+def test_a_retry_by_another_client_that_already_ended_badly_is_an_error(rsps, client, after):
+    rsps.get(TASK, json=task())
+    rsps.patch(TASK, status=400, json={"errorCode": "TASK_NOT_FAILED", "message": "Only a failed task can be retried."})
+    rsps.get(TASK, json=after)
+    with pytest.raises(SddcManagerError) as info:
+        _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
+    assert "retried by another client just before this one, and " in info.value.message
+    assert after["status"] in info.value.message and info.value.kind == "not_retryable"
+    assert len(patches(rsps)) == 1
+
+
 def test_400_while_still_failed_is_the_real_refusal(rsps, client, load_fixture):
     rsps.get(TASK, json=task())
     rsps.patch(TASK, status=400, json=load_fixture("error_full"))
@@ -519,7 +549,7 @@ def test_500_on_patch_is_raised_after_a_read_shows_it_was_not_applied(rsps, clie
         _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
     assert info.value.status_code == 500
     assert "Internal error" in info.value.message and "so the retry was not applied" in info.value.message
-    assert [m for m, _url in methods(rsps)] == ["GET", "PATCH", "GET"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "PATCH"] + ["GET"] * 5  # read until the settle time is over
 
 
 @pytest.mark.parametrize("code", [502, 504])
@@ -595,7 +625,7 @@ def test_cancel_with_a_lost_answer_and_still_failed(rsps, client):
         _tasks.cancel(client, TASK_ID)
     assert info.value.kind == "ambiguous"
     assert "still FAILED" in info.value.message
-    assert [m for m, _url in methods(rsps)] == ["GET", "DELETE", "GET"]
+    assert [m for m, _url in methods(rsps)] == ["GET", "DELETE"] + ["GET"] * 5  # read until the settle time is over
 
 
 # --- select_tasks (bulk retry) ----------------------------------------------------------------------

@@ -135,6 +135,15 @@ def test_the_old_state_never_seen_to_change_is_the_end_once_the_settle_time_pass
     assert outcome.verdicts["a"].state == "attention"
 
 
+def test_the_old_state_with_its_completion_time_is_never_the_end_however_long_it_shows(fake_time):
+    """A new run cannot end with the old run's completion time: reads showing it are stale past the settle time."""
+    stale = [("FAILED", OLD)] * 6
+    server = Server(fake_time, a=stale + [("USER_CANCELLED", NEW)])
+    outcome = waiter(server, fake_time, timeout=600).wait(["a"], baselines={"a": baseline_of(task("a", "FAILED", OLD))})
+    assert outcome.pending_ids == [] and outcome.elapsed > SETTLE_SECONDS
+    assert outcome.tasks["a"]["status"] == "USER_CANCELLED" and outcome.polls == 7
+
+
 def test_baseline_stays_pending_until_timeout_when_the_timeout_comes_first(fake_time):
     server = Server(fake_time, a=[("FAILED", OLD)])
     outcome = waiter(server, fake_time, timeout=20).wait(["a"], baselines={"a": baseline_of(task("a", "FAILED", OLD))})

@@ -290,9 +290,9 @@ def test_after_retry_a_stale_read_is_not_the_end(run_module, rsps, clock, wall):
 def test_the_settle_time_goes_on_from_the_retry_not_from_this_run(run_module, rsps, clock, wall):
     """retried_at 25 s ago, in whole seconds cut down (so 24 to 25 s ago): the stale-looking read is held back until
     30 s after the latest the retry can have been, 6 s more, not 30 s."""
-    rsps.get(TASKS + "/a", json=failed_before("a"))
+    rsps.get(TASKS + "/a", json=failed_before("a", completion=None))
     result, failed = run_module(credentials_task_wait, dict(
-        CONN, task_ids=["a"], wait_sleep=2, after_retry=after_retry(("a", "retried", failed_before("a")),
+        CONN, task_ids=["a"], wait_sleep=2, after_retry=after_retry(("a", "retried", failed_before("a", completion=None)),
                                                                     seconds_ago=25)))
     assert failed and result["failed_ids"] == ["a"]
     assert clock.sleeps == [2, 2, 2] and result["polls"] == 4  # reads at 0, 2, 4 held back, the one at 6 is the end
@@ -300,10 +300,21 @@ def test_the_settle_time_goes_on_from_the_retry_not_from_this_run(run_module, rs
 
 def test_after_the_settle_time_a_read_like_the_old_one_is_the_end(run_module, rsps, clock, wall):
     """A task can fail again without a completionTimestamp: after the settle time its read is its end."""
+    rsps.get(TASKS + "/a", json=failed_before("a", completion=None))
+    result, failed = run_module(credentials_task_wait, dict(
+        CONN, task_ids=["a"], after_retry=after_retry(("a", "retried", failed_before("a", completion=None)),
+                                                      seconds_ago=40)))
+    assert failed and result["failed_ids"] == ["a"] and result["polls"] == 1 and clock.sleeps == []
+
+
+def test_a_read_with_the_old_completion_time_is_never_the_end(run_module, rsps, clock, wall):
+    """No later run ends with the old run's completion time: however late, such a read is a stale one."""
     rsps.get(TASKS + "/a", json=failed_before("a"))
     result, failed = run_module(credentials_task_wait, dict(
-        CONN, task_ids=["a"], after_retry=after_retry(("a", "retried", failed_before("a")), seconds_ago=40)))
-    assert failed and result["failed_ids"] == ["a"] and result["polls"] == 1 and clock.sleeps == []
+        CONN, task_ids=["a"], wait_sleep=5, wait_timeout=20,
+        after_retry=after_retry(("a", "retried", failed_before("a")), seconds_ago=3600)))
+    assert failed and result["failed_ids"] == [] and result["pending_ids"] == ["a"]
+    assert "its reads still showed the state from before the retry" in result["msg"]
 
 
 def test_a_new_failure_is_the_end_at_once(run_module, rsps, clock, wall):
