@@ -25,8 +25,8 @@ display = Display()
 DEFAULT_WAIT_TIMEOUT = 1800
 # Keys of a wait result that together say where every task stood when it was last read.
 STATE_KEYS = ("tasks", "succeeded_ids", "failed_ids", "unknown_ids", "pending_ids", "failed_subtasks")
-# What the module reads of after_retry (the bulk retry's result): the retries, the last reads, what still ran.
-AFTER_RETRY_KEYS = ("results", "tasks", "pending_ids")
+# What the module reads of after_retry (the bulk retry's result): each retry's time and the state before it.
+AFTER_RETRY_KEYS = ("results",)
 
 
 def _whole_seconds(value, name, minimum):
@@ -49,20 +49,6 @@ def progress_line(host, result, elapsed):
     attention = len(result.get("failed_ids") or []) + len(result.get("unknown_ids") or [])
     return "[%s] credentials tasks: %d running, %d succeeded, %d need attention, %d s elapsed" % (
         host, len(result.get("pending_ids") or []), len(result.get("succeeded_ids") or []), attention, int(elapsed))
-
-
-def after_retry_for_next_run(after_retry, last):
-    """What the next run gets as after_retry: the retries, with the reads and pending ids of the run before it.
-
-    The module decides from these, as the retry module's own wait does in one process, whether a read that
-    still shows a task as before its retry is its end; each run only needs the latest reads to carry that on.
-    """
-    if not isinstance(after_retry, dict):
-        return after_retry
-    out = dict((key, after_retry[key]) for key in AFTER_RETRY_KEYS if key in after_retry)
-    if last is not None:
-        out.update(tasks=last.get("tasks") or [], pending_ids=last.get("pending_ids") or [])
-    return out
 
 
 def is_outcome(result):
@@ -111,6 +97,10 @@ class ActionModule(ActionBase):
         # fail_on_failure goes through, so that the module words the failures (with SDDC Manager's remediation);
         # such a run still carries the state of every task, and the loop goes on while some still run.
         args["fail_on_timeout"] = False
+        if isinstance(args.get("after_retry"), dict):
+            # Every run applies the same stale-read rule from the same retries; the rest of a registered result
+            # (invocation, tasks, messages) would only make each run's arguments longer.
+            args["after_retry"] = dict((k, v) for k, v in args["after_retry"].items() if k in AFTER_RETRY_KEYS)
         start = time.monotonic()
         deadline = start + timeout
         last, polls, runs, warnings, deprecations = None, 0, 0, [], []
@@ -125,10 +115,7 @@ class ActionModule(ActionBase):
             # Whole seconds, rounded down, so that no run goes past the end of its interval; less than a second
             # left is one read (0). The first run always reads the tasks, even with wait_timeout 0.
             chunk = max(0, int(interval_ends - began - overhead))
-            run_args = dict(args, wait_timeout=chunk)
-            if "after_retry" in args:
-                run_args["after_retry"] = after_retry_for_next_run(args["after_retry"], last)
-            answer = self._execute_module(module_args=run_args, task_vars=task_vars)
+            answer = self._execute_module(module_args=dict(args, wait_timeout=chunk), task_vars=task_vars)
             runs += 1
             for message in answer.pop("warnings", None) or []:
                 if message not in warnings:

@@ -51,17 +51,14 @@ options:
   after_retry:
     description:
       - The registered result of the M(vcf.sddc_manager.credentials_task_bulk_retry) run that retried (some of) these
-        tasks just before, with O(vcf.sddc_manager.credentials_task_bulk_retry#module:wait=true) and any
-        O(vcf.sddc_manager.credentials_task_bulk_retry#module:wait_timeout). Right after a retry SDDC Manager may
-        still answer a read with the state the task had before it; with this option such a read is not taken for
-        the task's end, by the same rule as the retry module's own wait - until the task was seen running, or 30
-        seconds after the retry (C(retried_at)). Without it, a read that still shows the old V(FAILED) state right
-        after a retry ends the wait as a failure.
-      - Only C(results), C(tasks) and C(pending_ids) of the result are read. Run this module on the host that ran the
-        retry (its clock took C(retried_at)).
-      - A result of a bulk retry without O(vcf.sddc_manager.credentials_task_bulk_retry#module:wait) holds no read
-        after the retries, so there is no state to compare with; the module then warns and waits as without this
-        option.
+        tasks just before. Right after a retry SDDC Manager may still answer a read with the state the task had
+        before it; with this option such a read is not taken for the task's end, by the rule of the retry module's
+        own wait - a read that looks exactly like the state before the retry is the old run, for good when that
+        state has a completion time, else until the task was seen running or 30 seconds after the retry. Without
+        it, a read that still shows the old V(FAILED) state right after a retry ends the wait as a failure.
+      - Only C(results) is read, for each retried task its C(retried_at) and C(state_before) (the task as read
+        before its retry). A retried task without C(state_before) is named in a warning. Run this module on the
+        host that ran the retry (its clock took C(retried_at)).
     type: dict
 extends_documentation_fragment:
   - vcf.sddc_manager.connection
@@ -171,54 +168,43 @@ import time
 
 from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _tasks, _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _tasks
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import SETTLE_SECONDS, Waiter, baseline_of
 
 
 def after_retry_rule(after_retry, task_ids, now):
-    """``(settle, baselines, problem)``: the Waiter's stale-read rule for tasks a bulk retry retried just before.
+    """``(settle, baselines, problem)``: the Waiter's inputs for tasks that a bulk retry retried just before.
 
-    ``after_retry`` is that module's result (or, from the action plugin, the same with ``tasks`` and ``pending_ids``
-    of the last wait run). Its wait applied the rule already; a task it left pending either was seen running (its
-    last read shows it running: the rule is over for it) or its last read was taken for a stale one, which is
-    exactly the state before its retry: that read is its baseline here. The settle time goes on from the retry
-    (the latest ``retried_at``), on the clock of the host that ran both modules; an unknown retry time keeps the
-    whole settle time.
+    ``after_retry`` is that module's result. Each retried task's entry in ``results`` carries ``state_before``,
+    the task as read before its retry: its fingerprint is the baseline, as in the bulk retry's own wait. The
+    settle time goes on from the latest ``retried_at``, on the clock of the host that ran both modules; an
+    unknown retry time keeps the whole settle time. Every module run gets the same inputs, so a run does not know
+    that an earlier one saw the task running: a read like a state before the retry without any completion time is
+    then held back until the settle time is over, never longer (the Waiter's own rule holds the others anyway).
     """
-    if not after_retry:
-        return SETTLE_SECONDS, {}, None
-    retried_at = {}
-    for entry in after_retry.get("results") or []:
-        if isinstance(entry, dict) and entry.get("action") == "retried" and entry.get("task_id") in task_ids:
-            retried_at[entry["task_id"]] = _tasks.timestamp(entry.get("retried_at"))
-    if not retried_at:
-        return SETTLE_SECONDS, {}, None
-    if "tasks" not in after_retry:
-        return SETTLE_SECONDS, {}, (
-            "after_retry holds no read of the tasks after their retry (the bulk retry ran without wait), so a read "
-            "that still shows a task as it was before its retry cannot be told from its end. Give the result of a "
-            "bulk retry with wait: true (any wait_timeout).")
-    pending = set(after_retry.get("pending_ids") or [])
-    last_reads = dict((t.get("id"), t) for t in after_retry.get("tasks") or [] if isinstance(t, dict))
-    baselines, times = {}, []
-    for task_id, when in retried_at.items():
-        read = last_reads.get(task_id)
-        if task_id not in pending or not read:
-            continue  # its end was seen in the retry's wait (or it was never read after the retry)
-        read = snake_dict_to_camel_dict(read)
-        if not _verdict.verdict(read).ended:
-            continue  # seen running since the retry
-        baselines[task_id] = baseline_of(read)
-        times.append(when)
-    if not baselines:
-        return SETTLE_SECONDS, {}, None
-    if None in times:
-        return SETTLE_SECONDS, baselines, None
+    entries = [entry for entry in (after_retry or {}).get("results") or []
+               if isinstance(entry, dict) and entry.get("action") == "retried" and entry.get("task_id") in task_ids]
+    baselines, times, missing = {}, [], []
+    for entry in entries:
+        state = entry.get("state_before")
+        if not isinstance(state, dict):
+            missing.append(entry["task_id"])
+            continue
+        baselines[entry["task_id"]] = baseline_of(snake_dict_to_camel_dict(state))
+        times.append(_tasks.timestamp(entry.get("retried_at")))
+    problem = None
+    if missing:
+        problem = ("after_retry gives no state_before for %s, so a read that still shows such a task as it was "
+                   "before its retry cannot be told from its end. Give the registered result of "
+                   "vcf.sddc_manager.credentials_task_bulk_retry (a release that returns state_before)."
+                   % ", ".join(missing))
+    if not baselines or None in times:
+        return SETTLE_SECONDS, baselines, problem
     # retried_at is in whole seconds, cut down: the retry may have been up to a second later.
     since = now - (max(times) + 1.0)
-    return min(SETTLE_SECONDS, max(0.0, SETTLE_SECONDS - since)), baselines, None
+    return min(SETTLE_SECONDS, max(0.0, SETTLE_SECONDS - since)), baselines, problem
 
 
 def main():

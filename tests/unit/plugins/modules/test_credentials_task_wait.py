@@ -233,30 +233,27 @@ OLD_END = "2026-11-20T10:00:02.000Z"
 def failed_before(task_id, completion=OLD_END):
     """What a retried task looked like before its retry, and what a stale read still shows after it."""
     out = task(task_id, "FAILED", error="Old failure.")
-    out["completionTimestamp"] = completion
-    out["subTasks"][0].update(id="sub-" + task_id, completionTimestamp=completion)
+    out["subTasks"][0]["id"] = "sub-" + task_id
+    if completion:
+        out["completionTimestamp"] = completion
+        out["subTasks"][0]["completionTimestamp"] = completion
     return out
 
 
-def described(raw):
-    """A task as the bulk retry returns it in ``tasks``: snake_case, no passwords, plus its verdict."""
+def after_retry(*entries, seconds_ago=2, state=True):
+    """A credentials_task_bulk_retry result: ``entries`` are ``(task_id, action, the task before the retry)``."""
+    from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import iso_utc
     from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
 
-    return dict(redact(raw), normalized_status=raw["status"].upper(), verdict="-")
-
-
-def after_retry(*entries, pending=None, seconds_ago=2, waited=True):
-    """A credentials_task_bulk_retry result: ``entries`` are ``(task_id, action, last read)``."""
-    from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import iso_utc
-
-    result = {"results": [dict({"task_id": task_id, "action": action},
-                               **({"retried_at": iso_utc(NOW - seconds_ago)} if action == "retried" else {}))
-                          for task_id, action, _read in entries],
-              "pending_ids": [task_id for task_id, _action, _read in entries] if pending is None else pending,
-              "changed": True, "msg": "1 retried."}
-    if waited:
-        result["tasks"] = [described(read) for _task_id, _action, read in entries]
-    return result
+    results = []
+    for task_id, action, before in entries:
+        entry = {"task_id": task_id, "action": action, "status_before": "FAILED", "msg": "Task %s." % task_id}
+        if action == "retried":
+            entry["retried_at"] = iso_utc(NOW - seconds_ago)
+            if state:
+                entry["state_before"] = redact(before)  # snake_case, no passwords, as the module returns it
+        results.append(entry)
+    return {"results": results, "tasks": [], "pending_ids": [e[0] for e in entries], "changed": True}
 
 
 @pytest.fixture(name="wall")
@@ -276,24 +273,26 @@ def test_without_after_retry_a_stale_read_is_taken_for_the_end(run_module, rsps,
     assert failed and result["failed_ids"] == ["a"] and "Old failure." in result["msg"]
 
 
-def test_after_retry_a_stale_read_is_not_the_end(run_module, rsps, clock, wall):
-    rsps.get(TASKS + "/a", json=failed_before("a"))
-    rsps.get(TASKS + "/a", json=failed_before("a"))
+@pytest.mark.parametrize("completion", [OLD_END, None])
+def test_after_retry_a_stale_read_is_not_the_end(run_module, rsps, clock, wall, completion):
+    rsps.get(TASKS + "/a", json=failed_before("a", completion))
+    rsps.get(TASKS + "/a", json=failed_before("a", completion))
     rsps.get(TASKS + "/a", json=task("a", "SUCCESSFUL"))
     result, failed = run_module(credentials_task_wait, dict(
-        CONN, task_ids=["a"], wait_sleep=5, after_retry=after_retry(("a", "retried", failed_before("a")))))
+        CONN, task_ids=["a"], wait_sleep=5, after_retry=after_retry(("a", "retried", failed_before("a", completion)))))
     assert not failed, result
     assert result["succeeded_ids"] == ["a"] and result["polls"] == 3 and clock.sleeps == [5, 5]
     assert not result.get("warnings")
 
 
 def test_the_settle_time_goes_on_from_the_retry_not_from_this_run(run_module, rsps, clock, wall):
-    """retried_at 25 s ago, in whole seconds cut down (so 24 to 25 s ago): the stale-looking read is held back until
-    30 s after the latest the retry can have been, 6 s more, not 30 s."""
+    """retried_at 25 s ago, in whole seconds cut down (so 24 to 25 s ago): a read like the state before the retry,
+    without any completion time, is held back until 30 s after the latest the retry can have been - 6 s more, not
+    30 s."""
     rsps.get(TASKS + "/a", json=failed_before("a", completion=None))
     result, failed = run_module(credentials_task_wait, dict(
-        CONN, task_ids=["a"], wait_sleep=2, after_retry=after_retry(("a", "retried", failed_before("a", completion=None)),
-                                                                    seconds_ago=25)))
+        CONN, task_ids=["a"], wait_sleep=2,
+        after_retry=after_retry(("a", "retried", failed_before("a", completion=None)), seconds_ago=25)))
     assert failed and result["failed_ids"] == ["a"]
     assert clock.sleeps == [2, 2, 2] and result["polls"] == 4  # reads at 0, 2, 4 held back, the one at 6 is the end
 
@@ -324,42 +323,36 @@ def test_a_new_failure_is_the_end_at_once(run_module, rsps, clock, wall):
     assert failed and result["failed_ids"] == ["a"] and result["polls"] == 1
 
 
-@pytest.mark.parametrize("case", ["seen running", "ended in the retry's wait", "watched, not retried"])
-def test_no_baseline_once_the_retry_module_saw_the_run(run_module, rsps, clock, wall, case):
-    """A task the retry's wait saw running, or saw end, or that this run did not retry, has no stale read left."""
-    if case == "seen running":
-        previous = after_retry(("a", "retried", task("a", "IN_PROGRESS")))
-    elif case == "ended in the retry's wait":
-        previous = after_retry(("a", "retried", failed_before("a")), pending=[])
-    else:
-        previous = after_retry(("a", "watched", failed_before("a")))
+def test_a_watched_task_has_no_baseline(run_module, rsps, clock, wall):
+    """A task the bulk retry did not retry (already running) has no state before a retry to be confused with."""
     rsps.get(TASKS + "/a", json=failed_before("a"))
-    result, failed = run_module(credentials_task_wait, dict(CONN, task_ids=["a"], after_retry=previous))
+    result, failed = run_module(credentials_task_wait, dict(
+        CONN, task_ids=["a"], after_retry=after_retry(("a", "watched", failed_before("a")))))
     assert failed and result["failed_ids"] == ["a"] and result["polls"] == 1
 
 
-def test_a_bulk_retry_without_wait_is_named_in_a_warning(run_module, rsps, clock, wall):
+def test_a_retried_task_without_state_before_is_named_in_a_warning(run_module, rsps, clock, wall):
     rsps.get(TASKS + "/a", json=task("a", "SUCCESSFUL"))
     result, failed = run_module(credentials_task_wait, dict(
-        CONN, task_ids=["a"], after_retry=after_retry(("a", "retried", None), waited=False)))
+        CONN, task_ids=["a"], after_retry=after_retry(("a", "retried", None), state=False)))
     assert not failed, result
-    assert any("after_retry holds no read of the tasks after their retry" in w for w in result["warnings"])
+    assert any("after_retry gives no state_before for a," in w for w in result["warnings"]), result["warnings"]
 
 
-def test_after_retry_with_a_list_read_and_a_new_task_id(run_module, rsps, clock, wall):
-    """Three tasks (one list read per poll); one retried under a new id, which the result names."""
-    rsps.get(TASKS, json={"elements": [failed_before("a"), failed_before("new-b"), task("c", "IN_PROGRESS")]})
-    rsps.get(TASKS, json={"elements": [task("a", "SUCCESSFUL"), task("new-b", "SUCCESSFUL"),
-                                       task("c", "SUCCESSFUL")]})
-    previous = after_retry(("a", "retried", failed_before("a")), ("new-b", "retried", failed_before("new-b")),
+def test_after_retry_with_a_list_read_and_a_watched_task(run_module, rsps, clock, wall):
+    """Three tasks (one list read per poll): two retried ones still read as before their retry, one watched."""
+    rsps.get(TASKS, json={"elements": [failed_before("a"), failed_before("b", None), task("c", "IN_PROGRESS")]})
+    rsps.get(TASKS, json={"elements": [task("a", "SUCCESSFUL"), task("b", "SUCCESSFUL"), task("c", "SUCCESSFUL")]})
+    previous = after_retry(("a", "retried", failed_before("a")), ("b", "retried", failed_before("b", None)),
                            ("c", "watched", task("c", "IN_PROGRESS")))
-    result, failed = run_module(credentials_task_wait, dict(CONN, task_ids=["a", "new-b", "c"], after_retry=previous))
+    result, failed = run_module(credentials_task_wait, dict(CONN, task_ids=["a", "b", "c"], after_retry=previous))
     assert not failed, result
-    assert result["succeeded_ids"] == ["a", "new-b", "c"] and result["polls"] == 2
+    assert result["succeeded_ids"] == ["a", "b", "c"] and result["polls"] == 2
 
 
 def test_the_rule_is_the_waiters_own():
-    """One rule: the baselines are the Waiter's fingerprints, the settle time its SETTLE_SECONDS."""
+    """One rule: the baselines are the Waiter's fingerprints of the state before the retry, the settle time its
+    SETTLE_SECONDS."""
     from ansible_collections.vcf.sddc_manager.plugins.module_utils import _waiter
 
     before = failed_before("a")
