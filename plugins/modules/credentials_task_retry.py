@@ -314,8 +314,9 @@ def main():
     out["elapsed"] = round(outcome.elapsed, 1)
     what = "was retried" if result["retried"] else "was already %s when this run started" % before_status
     if outcome.timed_out:
-        still = "was still %s" % status if status in _status.RUNNING else "had not ended: %s" % (
-            outcome.describe_pending())
+        still = "was still %s" % status
+        if outcome.watches[followed].unseen:
+            still = "its reads still showed the state from before the retry"
         out["msg"] = "Task %s %s but %s after wait_timeout (%d s)." % (followed, what, still, p["wait_timeout"])
         module.fail_json(**out)
     ended = "failed again" if result["retried"] and found.status == _status.FAILED else found.what

@@ -8,10 +8,12 @@ then skipped with the reason, and the read-only ones run against the real applia
 import copy
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import textwrap
+import time
 import uuid
 from pathlib import Path
 
@@ -149,6 +151,9 @@ def simulator(tmp_path_factory):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "real_ok: read-only test that may also run against a real SDDC Manager")
+    config.addinivalue_line("markers", "long: a test of several minutes, started first")
+    if not hasattr(config, "workerinput"):
+        os.environ[FIGURES_VARIABLE] = str(REPO / "tests" / "output" / "figures" / str(os.getpid()))
 
 
 @pytest.fixture
@@ -245,15 +250,34 @@ class AnsibleRunner:
 
 
 # --- figures printed at the end of the run (the chaos run's counts, the bad-input case count) -----------------
+# Tests may run in pytest-xdist workers, whose own terminal summary nobody sees: every report goes to a file in a
+# folder of this run (workers inherit its name from the controller's environment), and the process that prints
+# the summary (the controller, or the only process) gathers them.
+
+FIGURES_VARIABLE = "SDDC_MANAGER_TEST_FIGURES"
+
 
 def report_figures(config, lines):
     """Lines to print in the "reliability figures" section at the end of the pytest output."""
-    config.__dict__.setdefault("_sddc_manager_figures", []).extend(lines)
+    folder = Path(os.environ[FIGURES_VARIABLE])
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "%d-%s.txt" % (time.time_ns(), os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    (folder / name).write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests marked ``long`` first: in parallel runs they then go on while the others share the other worker."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    lines = config.__dict__.get("_sddc_manager_figures")
-    if lines:
+    if hasattr(config, "workerinput"):
+        return
+    folder = Path(os.environ[FIGURES_VARIABLE])
+    files = sorted(folder.glob("*.txt")) if folder.is_dir() else []
+    if files:
         terminalreporter.section("reliability figures")
-        for line in lines:
-            terminalreporter.write_line(line)
+        for path in files:
+            for line in path.read_text(encoding="utf-8").splitlines():
+                terminalreporter.write_line(line)
+    shutil.rmtree(folder, ignore_errors=True)

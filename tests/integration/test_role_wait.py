@@ -19,6 +19,7 @@ TASK = "long-000"
 WAIT_TASK = "Wait for the retried and running tasks"
 
 
+@pytest.mark.long
 def test_a_wait_of_300_progress_intervals(ansible, target, tmp_path):
     """The task runs far longer than the test in simulator time; once the 300th progress line is out, the test moves
     the simulator's clock to its end, so the count does not depend on how fast this machine starts modules."""

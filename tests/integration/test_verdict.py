@@ -341,3 +341,34 @@ def test_the_outcome_table_covers_every_status_the_simulator_can_end_with():
             "COMPLETED_WITH_WARNING", "status_word"} <= covered, covered
     assert {case[1] for case in ENDS} == {"4.5", "9.0", "9.1"}
     json.dumps(ENDS)  # plain data
+
+
+def test_names_match_without_case_and_durations_use_the_controller_clock(ansible, target):
+    """Defect 7 of the issue: FQDNs in any case find their task, and a duration never mixes SDDC Manager's clock
+    (here an hour ahead of the controller's) with the controller's."""
+    load(target, [rotate_task("esxi-upper", "SUCCESSFUL")])
+    target.ctl.advance(3600)
+    run = ansible.playbook(play("""
+- name: Info by name in capitals
+  vcf.sddc_manager.credentials_task_info:
+    resource_name: ESXI-UPPER.RACK.EXAMPLE.COM
+- name: Bulk retry by name in capitals
+  vcf.sddc_manager.credentials_task_bulk_retry:
+    discover: true
+    resource_names: [Esxi-Upper.Rack.Example.Com]
+    wait: true
+    wait_sleep: 1
+    wait_timeout: 30
+  register: bulk
+- name: Report
+  ansible.builtin.debug:
+    msg: "{{ bulk | vcf.sddc_manager.retry_summary }}"
+"""), target=target)
+    assert run.rc == 0, run
+    assert [t["id"] for t in run.result("Info by name in capitals")["tasks"]] == ["esxi-upper"]
+    assert run.result("Bulk retry by name in capitals")["succeeded_ids"] == ["esxi-upper"]
+    report = run.result("Report")["msg"]
+    (task,) = report["tasks"]
+    assert task["completed_at"] > task["retried_at"][:10]  # SDDC Manager's own time is kept as it said
+    assert 0 <= task["duration_seconds"] < 60, task
+    assert patches_by_task(target) == {"esxi-upper": 1}
