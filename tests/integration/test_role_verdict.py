@@ -128,8 +128,8 @@ def test_stale_reads_after_the_retry_end_as_succeeded(ansible, target, tmp_path)
     wait makes (one second here), so the wait module's runs meet them too. Three retried tasks (one list read per
     poll) and one task that was already running, found by discovery and watched."""
     tasks = [rotate_task("stale-%d" % i, "SUCCESSFUL", run_seconds=2, stale_reads=5) for i in range(3)]
-    # long enough to be still running when the play, started after the load, discovers it
-    tasks.append(rotate_task("was-running", "SUCCESSFUL", run_seconds=8, status="IN_PROGRESS"))
+    # long enough to be still running when the play, started after the load, discovers it (also on a busy machine)
+    tasks.append(rotate_task("was-running", "SUCCESSFUL", run_seconds=10, status="IN_PROGRESS"))
     target.load(scenarios.base(tasks=tasks))
     run = run_role(ansible, target, tmp_path, retry_credentials_tasks_discover=True)
 
@@ -182,7 +182,8 @@ def test_a_rerun_after_stale_reads_and_a_timeout_waits_for_the_real_end(ansible,
     reports its real end once the simulator's clock is moved past it."""
     target.load(scenarios.base(tasks=[rotate_task("stale-long", "SUCCESSFUL", run_seconds=600, stale_reads=3)]))
     extra = {"retry_credentials_tasks_ids": ["stale-long"]}
-    first = run_role(ansible, target, tmp_path, retry_credentials_tasks_wait_timeout=4, **extra)
+    # 6 s: the wait module's runs meet the third stale read and use up all three, however busy the machine
+    first = run_role(ansible, target, tmp_path, retry_credentials_tasks_wait_timeout=6, **extra)
     assert first.rc != 0
     result = result_fact(first)
     assert result["timed_out"] == ["stale-long"] and result["failed"] == [], result["problems"]
