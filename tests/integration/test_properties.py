@@ -505,8 +505,8 @@ def test_modules_agree_with_the_simulator_on_random_profiles(tmp_path_factory, r
         "properties: %d examples, %d module runs, %d clock moves in %s s; %d retries accepted, 0 accepted twice, "
         "0 false outcomes" % (counts["examples"], counts["module runs"], counts["clock moves"], seconds,
                               counts["retries accepted"]),
-        "properties: module runs: %s" % ", ".join("%s %d" % (k, v) for k, v in sorted(counts.items())
-                                                   if k.startswith("credentials_task")),
+        "properties: module runs: %s" % ", ".join(
+            "%s %d" % (k, v) for k, v in sorted(counts.items()) if k.startswith("credentials_task")),
         "properties: ends judged: %s" % ", ".join("%s %d" % item for item in sorted(FIGURES.ends.items())),
         "properties: profiles: %s" % ", ".join("%s %d" % item for item in sorted(FIGURES.profiles.items())),
     ]
