@@ -216,7 +216,9 @@ errors:
   elements: dict
 results:
   description: One entry per task - C(task_id), C(type), C(action) (V(retried), V(would_retry), V(watched),
-    V(skipped) or V(error)), C(status_before), C(status), C(resources), C(msg), and C(retried_at) (UTC) for retried tasks.
+    V(skipped) or V(error)), C(status_before), C(status), C(resources), C(msg), and for retried tasks C(retried_at) (UTC)
+    and C(state_before), the task as read before its retry (snake_case, without passwords), which
+    M(vcf.sddc_manager.credentials_task_wait) takes in O(vcf.sddc_manager.credentials_task_wait#module:after_retry).
   returned: always
   type: list
   elements: dict
@@ -338,6 +340,8 @@ def main():
         if action == "retried":
             entry["retried_at"] = outcome["retried_at"]
             entry["task_id"] = outcome["task_id"]
+            # What a later credentials_task_wait (after_retry) compares reads with, as this module's own wait does.
+            entry["state_before"] = task
         results.append(entry)
     if fatal is not None:
         # The server became unusable for everyone: report what was done before stopping.

@@ -12,7 +12,6 @@ import json
 import pytest
 
 import scenarios
-from conftest import REPO
 from test_role import ROLE_PLAY, role_vars
 from test_role_paths import LiveRun, final_failure, no_secret, progress_lines, report_of, result_fact
 
@@ -113,16 +112,6 @@ def test_every_end_but_success_fails_with_its_verdict_and_reason(ansible, target
 
 # --- a read that still shows the old FAILED state right after the retry -----------------------------------------
 
-# The wait module holds such a read back only against each task's state before its retry, which the bulk retry
-# returns as results[].state_before. Until it does, these tests show the false failure they guard against; they then
-# run as any test, with no change here.
-needs_state_before = pytest.mark.xfail(
-    "state_before" not in (REPO / "plugins" / "modules" / "credentials_task_bulk_retry.py").read_text(),
-    strict=True, reason="credentials_task_bulk_retry does not return results[].state_before yet, so the role's wait "
-                        "cannot tell a stale read from the end")
-
-
-@needs_state_before
 def test_stale_reads_after_the_retry_end_as_succeeded(ansible, target, tmp_path):
     """The first reads after each retry still show the old failure: more of them than the retry module's own short
     wait makes (one second here), so the wait module's runs meet them too. Three retried tasks (one list read per
@@ -153,7 +142,6 @@ def test_stale_reads_after_the_retry_end_as_succeeded(ansible, target, tmp_path)
     no_secret_anywhere(run, target, tmp_path)
 
 
-@needs_state_before
 def test_a_task_that_fails_again_behind_stale_reads_is_reported_with_its_new_error(ansible, target, tmp_path):
     """The rule holds a read back only while it looks exactly like the state before the retry: the new failure
     (its own completion time and error) is reported, not the old one the stale reads showed."""
@@ -175,7 +163,6 @@ def test_a_task_that_fails_again_behind_stale_reads_is_reported_with_its_new_err
     no_secret_anywhere(run, target, tmp_path)
 
 
-@needs_state_before
 def test_a_rerun_after_stale_reads_and_a_timeout_waits_for_the_real_end(ansible, target, tmp_path):
     """The first run meets the stale reads and times out with the task running: it reports it as still running,
     not as failed. The second run finds it running, watches it (no baseline: it was not retried by that run) and
