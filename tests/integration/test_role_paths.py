@@ -62,6 +62,20 @@ def report_of(tmp_path, host="localhost"):
     return data, (report / ("credentials-tasks-%s.md" % host)).read_text()
 
 
+def rerun_until_the_task_ends(ansible, target, extra_vars):
+    """Run the role again; once it waits (its first progress line), move the simulator's clock 600 s on, so that
+    the task it watches ends whatever this machine's speed; return the finished run."""
+    live = LiveRun(ansible, ROLE_PLAY, extra_vars)
+    try:
+        live.until(lambda lines: progress_lines("".join(lines)), "the first progress line of the second run")
+        target.ctl.advance(600)
+        second = live.finish()
+    finally:
+        live.kill()
+    print(second.stdout[-4000:])
+    return second
+
+
 class LiveRun:
     """ansible-playbook with its output read as it comes, so a test can act while the play waits."""
 
@@ -321,14 +335,7 @@ def test_a_rerun_waits_for_what_the_first_run_left_running(ansible, target, tmp_
     assert result_fact(first)["timed_out"] == [task_id]
     assert next(t for t in target.ctl.tasks() if t["id"] == task_id)["status"] == "IN_PROGRESS"
 
-    live = LiveRun(ansible, ROLE_PLAY, extra)
-    try:
-        live.until(lambda lines: progress_lines("".join(lines)), "the first progress line of the second run")
-        target.ctl.advance(600)
-        second = live.finish()
-    finally:
-        live.kill()
-    print(second.stdout[-4000:])
+    second = rerun_until_the_task_ends(ansible, target, extra)
     result = result_fact(second)
     # Not retried again: watched to its real end.
     assert result["retried"] == [] and result["watched"] == [task_id]

@@ -13,7 +13,8 @@ import pytest
 
 import scenarios
 from test_role import ROLE_PLAY, role_vars
-from test_role_paths import LiveRun, final_failure, no_secret, progress_lines, report_of, result_fact
+from test_role_paths import (final_failure, no_secret, progress_lines, report_of, rerun_until_the_task_ends,
+                             result_fact)
 
 LINK = "https://kb.example.com/318743"
 SSH_REFUSED = {"subtask": 0, "errorCode": "PASSWORD_ROTATE_SSH_AUTH_FAILED", "message": "SSH login to the host refused",
@@ -177,16 +178,9 @@ def test_a_rerun_after_stale_reads_and_a_timeout_waits_for_the_real_end(ansible,
     assert result["problems"] == ["Task stale-long was still running when the wait timed out."]
     assert all(line["attention"] == "0" for line in progress_lines(first.stdout))
 
-    live = LiveRun(ansible, ROLE_PLAY, role_vars(target, retry_credentials_tasks_progress_interval=1,
-                                                 retry_credentials_tasks_report_path=str(tmp_path / "report"),
-                                                 **extra))
-    try:
-        live.until(lambda lines: progress_lines("".join(lines)), "the first progress line of the second run")
-        target.ctl.advance(600)
-        second = live.finish()
-    finally:
-        live.kill()
-    print(second.stdout[-3000:])
+    second = rerun_until_the_task_ends(ansible, target, role_vars(
+        target, retry_credentials_tasks_progress_interval=1,
+        retry_credentials_tasks_report_path=str(tmp_path / "report"), **extra))
     assert second.rc == 0, second
     result = result_fact(second)
     assert result["retried"] == [] and result["watched"] == ["stale-long"]
