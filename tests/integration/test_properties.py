@@ -115,7 +115,7 @@ class Figures:
         self.counts = collections.Counter()
         self.ends = collections.Counter()
         self.profiles = collections.Counter()
-        self.started = time.monotonic()
+        self.started = None
 
 
 FIGURES = Figures()
@@ -493,6 +493,7 @@ class SddcManagerModel(RuleBasedStateMachine):
 
 @pytest.mark.skipif(REAL, reason="the property run loads random scenarios into the simulator")
 def test_modules_agree_with_the_simulator_on_random_profiles(tmp_path_factory, request):
+    FIGURES.started = time.monotonic()
     with Simulator(None, certs_dir=str(tmp_path_factory.mktemp("property-certs"))) as sim:
         SddcManagerModel.sim = sim
         options = dict(max_examples=EXAMPLES, stateful_step_count=6, deadline=None, database=None,
