@@ -168,9 +168,9 @@ def _confirm(client, task_id, took_effect):
     pause = CONFIRM_FIRST_PAUSE
     while True:
         after = get_task(client, task_id)
-        left = deadline - _clock()
-        if took_effect(after) or left <= 0:
-            return after, took_effect(after)
+        done, left = took_effect(after), deadline - _clock()
+        if done or left <= 0:
+            return after, done
         _sleep(min(pause, left))
         pause *= 2
 

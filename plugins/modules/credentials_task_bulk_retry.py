@@ -319,7 +319,7 @@ def main():
     with ThreadPoolExecutor(max_workers=workers) as pool:
         outcomes = list(pool.map(retry_one, selected.items()))
 
-    results, errors, retried, watched, before, fatal = [], [], [], [], {}, None
+    results, errors, retried, watched, fatal = [], [], [], [], None
     for task_id, task, outcome, exc in outcomes:
         if exc is not None:
             if exc.kind in ("connection", "tls", "auth", "timeout"):
@@ -330,9 +330,7 @@ def main():
         action = "skipped"
         if outcome["changed"]:
             action = "would_retry" if module.check_mode else "retried"
-            followed = outcome["task_id"]
-            retried.append(followed)
-            before[followed] = task
+            retried.append(outcome["task_id"])
         elif _verdict.verdict(outcome["task"]).state == _verdict.RUNNING:
             action = "watched"
             watched.append(task_id)
@@ -362,7 +360,8 @@ def main():
         waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
         try:
             waited = waiter.wait(followed, known=dict((i, selected[i]) for i in watched),
-                                 baselines=dict((i, baseline_of(before[i])) for i in retried))
+                                 baselines=dict((r["task_id"], baseline_of(r["state_before"]))
+                                                for r in results if r["action"] == "retried"))
         except SddcManagerError as exc:
             module.fail_from(exc, changed=bool(retried), retried=retried, watched_ids=watched,
                              results=module.redact(results), errors=errors)

@@ -147,16 +147,20 @@ def test_other_errors_are_not_retried(rsps, make_client, fake_time, status, kind
 
 # --- writes are sent once ---------------------------------------------------------------------------
 
+def write(client, method):
+    """The client's PATCH (retry) or DELETE (cancel) of the task."""
+    if method == "PATCH":
+        return client.retry_credentials_task(TASK_ID, {"operationType": "ROTATE", "elements": []})
+    return client.cancel_credentials_task(TASK_ID)
+
+
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 @pytest.mark.parametrize("method", ["PATCH", "DELETE"])
 def test_writes_are_never_resent_on_retryable_statuses(rsps, make_client, fake_time, status, method):
     rsps.add(method, TASK, status=status, json={"message": "busy"})
     client = make_client(access_token="AT")
     with pytest.raises(SddcManagerError) as info:
-        if method == "PATCH":
-            client.retry_credentials_task(TASK_ID, {"operationType": "ROTATE", "elements": []})
-        else:
-            client.cancel_credentials_task(TASK_ID)
+        write(client, method)
     assert len(rsps.calls) == 1
     assert fake_time.sleeps == []
     assert info.value.status_code == status
@@ -172,10 +176,7 @@ def test_lost_answer_to_a_write_is_ambiguous(rsps, make_client, fake_time, metho
     rsps.add(method, TASK, body=error)
     client = make_client(access_token="AT")
     with pytest.raises(AmbiguousWriteError) as info:
-        if method == "PATCH":
-            client.retry_credentials_task(TASK_ID, {"operationType": "ROTATE", "elements": []})
-        else:
-            client.cancel_credentials_task(TASK_ID)
+        write(client, method)
     exc = info.value
     assert exc.kind == "ambiguous"
     assert exc.url == TASK
