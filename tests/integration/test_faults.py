@@ -205,6 +205,27 @@ def test_lost_reply_to_the_retry_is_learned_by_reading_the_task(ansible, target,
     assert faults_in_log(target) == [("PATCH", "/v1/credentials/tasks/rotate-failed", None, "lost_reply")]
 
 
+def test_a_lost_reply_then_reads_of_the_old_run_do_not_make_the_retry_not_applied(ansible, target):
+    """The answer to the retry is lost and the next two reads still show the FAILED run it replaced: the module
+    reads on (2 and 4 s later) until the task shows the retry, instead of calling it "not applied"."""
+    load(target, faults=scenarios.fault_sequence("PATCH", TASK_PATH % "rotate-failed", [scenarios.LOST_REPLY]),
+         rotate_failed={"stale_reads": 2})
+    run = ansible.playbook(play("""
+- name: Retry
+  vcf.sddc_manager.credentials_task_retry:
+    task_id: rotate-failed
+    wait: true
+    wait_sleep: 1
+"""), target=target)
+    assert run.rc == 0, run
+    result = run.result("Retry")
+    assert result["retried"] is True and result["status"] == "SUCCESSFUL"
+    assert "not applied" not in result["msg"]
+    counters = target.counters()
+    assert counters["by_route"][PATCH_ROUTE] == 1 and counters["retries_by_task"] == {"rotate-failed": 1}
+    assert [t["stale_reads_left"] for t in target.ctl.tasks() if t["id"] == "rotate-failed"] == [0]
+
+
 # --- an error answer to the PATCH -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("error", [scenarios.fault("http_error", status=500, body="json"), scenarios.HTML_503],

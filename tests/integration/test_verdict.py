@@ -372,3 +372,53 @@ def test_names_match_without_case_and_durations_use_the_controller_clock(ansible
     assert task["completed_at"] > task["retried_at"][:10]  # SDDC Manager's own time is kept as it said
     assert 0 <= task["duration_seconds"] < 60, task
     assert patches_by_task(target) == {"esxi-upper": 1}
+
+
+def test_an_empty_answer_and_reads_of_the_old_run_leave_the_state_unknown_not_failed(ansible, target):
+    """A 204 without body, then two reads that still show the FAILED run the retry replaced: without wait the
+    module says the new state is not known yet (not FAILED); with wait it follows the task to its real end."""
+    load(target, [rotate_task("no-body", "SUCCESSFUL", stale_reads=2), rotate_task("no-body-wait", "SUCCESSFUL",
+                                                                                   stale_reads=2)],
+         faults=[{"kind": "empty_answer", "status": 204, "match": {"method": "PATCH"}}])
+    run = ansible.playbook(play("""
+- name: Retry
+  vcf.sddc_manager.credentials_task_retry:
+    task_id: no-body
+- name: Retry and wait
+  vcf.sddc_manager.credentials_task_retry:
+    task_id: no-body-wait
+    wait: true
+    wait_sleep: 1
+"""), target=target)
+    assert run.rc == 0, run
+    result = run.result("Retry")
+    assert result["changed"] is True and result["status"] == "UNKNOWN", result
+    assert "its new state is not known yet" in result["msg"]
+    waited = run.result("Retry and wait")
+    assert waited["status"] == "SUCCESSFUL" and waited["task"]["verdict"] == "succeeded"
+    assert patches_by_task(target) == {"no-body": 1, "no-body-wait": 1}
+
+
+def test_a_retry_refused_because_an_earlier_one_already_ended_inconsistent_fails(ansible, target):
+    """A read still shows FAILED after the first run's retry, so the second run sends its retry; SDDC Manager
+    refuses it (the task is INCONSISTENT by then). The second run must fail with that end, not pass as 'skipped'."""
+    load(target, [rotate_task("ends-inconsistent", "INCONSISTENT", stale_reads=1)])
+    first = ansible.playbook(play("""
+- name: Retry
+  vcf.sddc_manager.credentials_task_retry:
+    task_id: ends-inconsistent
+"""), target=target)
+    assert first.rc == 0, first
+    target.ctl.advance(60)  # the retried run ends INCONSISTENT; the one stale read is still to come
+    second = ansible.playbook(play("""
+- name: Bulk retry
+  vcf.sddc_manager.credentials_task_bulk_retry:
+    task_ids: [ends-inconsistent]
+"""), target=target)
+    assert second.rc != 0
+    result = second.result("Bulk retry")
+    assert result["changed"] is False and result["skipped_ids"] == []
+    (error,) = result["errors"]
+    assert "retried by another client just before this one, and is INCONSISTENT" in error["msg"], error
+    counters = target.counters()
+    assert counters["by_route"]["PATCH /v1/credentials/tasks/{id}"] == 2 and counters["patches_accepted"] == 1
