@@ -24,6 +24,9 @@ def _arguments(argv):
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--certs-dir", default=DEFAULT_CERTS_DIR,
                         help="where ca.pem and the server certificate are made or reused (default: %(default)s)")
+    parser.add_argument("--control-port", type=int, default=None,
+                        help="also serve /_sim (only) on this port, 0 = a free one; it stays up through a "
+                             "refused-connections outage (the ready file gains control_url and control_port)")
     parser.add_argument("--ready-file", help="write {url, host, port, ca_path, pid} here once listening")
     parser.add_argument("--log-file", help="append the request log here as JSON lines")
     parser.add_argument("--untrusted-cert", action="store_true",
@@ -45,7 +48,8 @@ def main(argv=None):
         signal.signal(signum, lambda *_: stop.set())
     try:
         simulator = Simulator(args.scenario, host=args.host, port=args.port, certs_dir=args.certs_dir,
-                              untrusted_cert=args.untrusted_cert, log_file=args.log_file)
+                              untrusted_cert=args.untrusted_cert, log_file=args.log_file,
+                              control_port=args.control_port)
     except (OSError, ScenarioError) as exc:
         print("sddc_sim: %s" % exc, file=sys.stderr)
         return 2

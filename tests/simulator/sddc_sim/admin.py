@@ -1,7 +1,7 @@
 """Control and observability endpoints under ``/_sim/`` (no authentication).
 
-These exist for tests and benchmarks only: ``GET /_sim/tasks`` shows every
-password the simulator holds.  Bodies are JSON.  Errors answer
+These exist for tests and benchmarks only: ``GET /_sim/tasks`` and
+``GET /_sim/accounts`` show every password the simulator holds.  Bodies are JSON.  Errors answer
 ``{"error": "..."}`` rather than the API's ``Error`` shape so nobody mistakes
 them for SDDC Manager answers.  They are neither counted nor logged.
 """
@@ -13,6 +13,7 @@ import json
 from .clock import iso
 from .errors import ScenarioError
 from .faults import parse_faults
+from .outage import parse_request as parse_outage
 from .scenario import parse
 from .schema import MAX_SECONDS
 
@@ -94,6 +95,32 @@ def _log(state, _data):
     return state.metrics.entries()
 
 
+def _accounts(state, _data):
+    with state.lock:
+        state.all_tasks()  # runs that ended meanwhile update the accounts
+        return [a.internal_view() for a in state.inventory.accounts()]
+
+
+def _declare_accounts(state, data):
+    return {"ids": state.declare_accounts(_listed(data if data is not None else [], "resources"))}
+
+
+def _outage(state, _data):
+    return state.outage_status()
+
+
+def _begin_outage(state, data):
+    spec = parse_outage(data)
+    if state.begin_outage(spec, "POST /_sim/outage") is None:
+        raise ScenarioError("an outage is already under way; DELETE /_sim/outage ends it")
+    return state.outage_status()
+
+
+def _end_outage(state, _data):
+    ended = state.outages.end()
+    return dict(state.outage_status(), ended=ended)
+
+
 _ENDPOINTS = {
     "/_sim/health": {"GET": _health},
     "/_sim/counters": {"GET": _counters},
@@ -103,4 +130,6 @@ _ENDPOINTS = {
     "/_sim/faults": {"GET": _faults, "POST": _set_faults},
     "/_sim/time": {"GET": _time, "POST": _advance},
     "/_sim/log": {"GET": _log},
+    "/_sim/accounts": {"GET": _accounts, "POST": _declare_accounts},
+    "/_sim/outage": {"GET": _outage, "POST": _begin_outage, "DELETE": _end_outage},
 }

@@ -16,7 +16,7 @@ import re
 
 from . import vocab
 from .errors import ApiError
-from .validation import validate_update_spec
+from .validation import validate_operation_spec, validate_update_spec
 
 
 @dataclasses.dataclass
@@ -44,14 +44,21 @@ class Endpoint:
 
 
 class Route:
-    def __init__(self, template, endpoints):
+    def __init__(self, template, endpoints, exclude=None):
         self.template = template
         self.endpoints = endpoints
+        # {param: words it never takes}: paths of the real API the simulator does not serve.
+        self.exclude = exclude or {}
         self._pattern = re.compile("^" + re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(template)) + "$")
 
     def match(self, path):
         found = self._pattern.match(path)
-        return found.groupdict() if found else None
+        if not found:
+            return None
+        params = found.groupdict()
+        if any(params.get(name) in words for name, words in self.exclude.items()):
+            return None
+        return params
 
 
 def resolve(path):
@@ -264,11 +271,91 @@ def cancel_task(state, _request, params, principal):
     return Response(vocab.WRITE_STATUS[state.scenario.release], view)
 
 
-def _require_change_role(principal, action):
+def _require_change_role(principal, action, what="credentials tasks"):
     username, role = principal
     if role not in vocab.ROLES_ALLOWED_TO_CHANGE:
-        raise ApiError(403, "Forbidden", "User %s with role %s may not %s credentials tasks" % (username, role, action),
+        raise ApiError(403, "Forbidden", "User %s with role %s may not %s %s" % (username, role, action, what),
                        "Use an account with the ADMIN role")
+
+
+# -- accounts and password operations ----------------------------------------
+
+# GET /v1/credentials filters (spec query parameters) -> Inventory.filter arguments.
+_CREDENTIAL_FILTERS = {"resourceName": "resource_name", "resourceIp": "resource_ip",
+                       "resourceType": "resource_type", "domainName": "domain_name", "accountType": "account_type"}
+
+
+def list_credentials(state, request, _params, principal):
+    filters = {}
+    for query, argument in _CREDENTIAL_FILTERS.items():
+        values = request.query.get(query)
+        if values:
+            filters[argument] = values[-1]
+    page_number = _page_parameter(request, "pageNumber")
+    page_size = _page_parameter(request, "pageSize")
+    # The spec: passwords are there for an ADMIN; the simulator leaves them out for other roles.
+    with_password = principal[1] in vocab.ROLES_ALLOWED_TO_CHANGE
+    with state.lock:
+        state.all_tasks()  # runs that ended meanwhile update the accounts
+        accounts = state.inventory.filter(**filters)
+        total = len(accounts)
+        if page_size:
+            chosen = accounts[page_number * page_size:(page_number + 1) * page_size]
+            pages = math.ceil(total / page_size)
+        else:
+            # pageSize 0 (the default): everything in one page.
+            chosen = accounts if page_number == 0 else []
+            pages = 1 if total else 0
+        elements = [a.view(with_password) for a in chosen]
+    return Response(200, {
+        "elements": elements,
+        "pageMetadata": {"pageNumber": page_number, "pageSize": len(elements), "totalElements": total,
+                         "totalPages": pages},
+    })
+
+
+def _page_parameter(request, name):
+    values = request.query.get(name)
+    if not values:
+        return 0
+    try:
+        value = int(values[-1])
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ApiError(400, "INVALID_QUERY_PARAMETER", "%s must be a whole number, 0 or more" % name,
+                       arguments=[name])
+    return value
+
+
+def get_credential(state, _request, params, principal):
+    with state.lock:
+        state.all_tasks()
+        account = state.inventory.by_id(params["id"])
+        if account is None:
+            raise ApiError(404, "CREDENTIAL_NOT_FOUND", "Credential %s was not found" % params["id"],
+                           arguments=[params["id"]])
+        return Response(200, account.view(principal[1] in vocab.ROLES_ALLOWED_TO_CHANGE))
+
+
+def start_operation(state, request, _params, principal):
+    """``PATCH /v1/credentials``: validate, check the locks, start a credentials task."""
+    release = state.scenario.release
+    try:
+        _require_change_role(principal, "start", "password operations")
+        body = _json(request, "PASSWORD_MANAGER_INVALID_REQUEST_BODY")
+        with state.lock:
+            state.all_tasks()  # statuses and accounts up to date before judging locks
+            operation, targets, passwords, policy = validate_operation_spec(
+                body, state.inventory, vocab.RESOURCE_TYPES_BY_RELEASE[release])
+            state.check_locks(targets, operation)
+            task = state.start_operation(operation, targets, passwords, policy)
+            view = task.generic_view()
+    except ApiError:
+        state.metrics.bump("operations_rejected")
+        raise
+    state.metrics.bump("operations_accepted")
+    return Response(vocab.WRITE_STATUS[release], view)
 
 
 # -- generic tasks ----------------------------------------------------------
@@ -285,6 +372,10 @@ ROUTES = [
     Route("/v1/tokens", {"POST": Endpoint(login, "login", public=True)}),
     Route("/v1/tokens/access-token/refresh", {"PATCH": Endpoint(refresh, "refresh", public=True)}),
     Route("/v1/tokens/refresh-token", {"DELETE": Endpoint(revoke, "revoke", public=True)}),
+    Route("/v1/credentials", {
+        "GET": Endpoint(list_credentials, "get"),
+        "PATCH": Endpoint(start_operation, "patch"),
+    }),
     Route("/v1/credentials/tasks", {"GET": Endpoint(list_tasks, "get")}),
     Route("/v1/credentials/tasks/{id}", {
         "GET": Endpoint(get_task, "get"),
@@ -293,4 +384,7 @@ ROUTES = [
     }),
     Route("/v1/credentials/tasks/{id}/resource-credentials", {"GET": Endpoint(resource_credentials, "get")}),
     Route("/v1/tasks/{id}", {"GET": Endpoint(generic_task, "get")}),
+    # After the task routes; "expirations" is a real path the simulator does not serve (404).
+    Route("/v1/credentials/{id}", {"GET": Endpoint(get_credential, "get")},
+          exclude={"id": ("tasks", "expirations")}),
 ]

@@ -58,6 +58,31 @@ class SimControl:
     def health(self):
         return self._call("GET", "/_sim/health")
 
+    def accounts(self):
+        """Every account with the password SDDC Manager holds and the one really set (tests only)."""
+        return self._call("GET", "/_sim/accounts")
+
+    def set_accounts(self, resources):
+        """Add or replace accounts (scenario ``resources`` schema); returns their credential ids."""
+        return self._call("POST", "/_sim/accounts", list(resources))["ids"]
+
+    def outage(self, duration, mode="proxy", status=None, retry_after=None, restart=False):
+        """Start an outage now; returns the outage status (see ``outage_status``)."""
+        body = {"duration": duration, "mode": mode, "restart": restart}
+        if status is not None:
+            body["status"] = status
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+        return self._call("POST", "/_sim/outage", body)
+
+    def end_outage(self):
+        """End the outage under way now; the answer's ``ended`` says whether there was one."""
+        return self._call("DELETE", "/_sim/outage")
+
+    def outage_status(self):
+        """``active``, ``current``/``last`` outage, ``listening``, and the ``outages``/``hits``/``restarts`` counts."""
+        return self._call("GET", "/_sim/outage")
+
     def _call(self, method, path, payload=None):
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         request = urllib.request.Request(self.url + path, data=data, method=method,

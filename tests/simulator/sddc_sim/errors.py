@@ -13,8 +13,10 @@ from . import vocab
 class ApiError(Exception):
     """Raised by an endpoint to answer with an ``Error`` body."""
 
-    def __init__(self, status, error_code, message, remediation=None, arguments=None, headers=None, bare=False):
+    def __init__(self, status, error_code, message, remediation=None, arguments=None, headers=None, bare=False,
+                 context=None):
         super().__init__(message)
+        self.context = dict(context or {})
         self.status = status
         self.error_code = error_code
         self.message = message
@@ -33,6 +35,7 @@ class ApiError(Exception):
             remediation=self.remediation,
             reference_token=reference_token,
             arguments=self.arguments,
+            context=self.context,
         )
         if release in vocab.NOTIFICATION_RELEASES:
             error["notifications"] = [notification(self.message, "The request was not carried out", self.remediation)]

@@ -5,6 +5,14 @@ Each request walks the rules in order.  A rule the request matches counts it
 has fired fewer than ``count`` times (``null`` = no limit) and, when a
 ``probability`` is set, a draw from the rule's own seeded generator says so.
 The first rule that fires wins; rules after it do not see the request.
+
+``kind: outage`` rules start an outage (see ``outage.py``) instead of breaking
+one request.  Their ``trigger`` says when: ``start`` (when the rules are
+loaded), ``request`` (the request after the first ``after`` matching ones
+starts it and is its first victim) or ``write`` (right after the
+``after + 1``-th accepted PATCH or DELETE outside ``/v1/tokens`` that
+``match`` matches).  ``count`` (default 1) is how many outages the rule may
+start; ``probability`` does not apply.
 """
 
 from __future__ import annotations
@@ -13,10 +21,12 @@ import fnmatch
 import random
 import threading
 
+from . import outage
 from .errors import ScenarioError
 from .schema import MAX_SECONDS, Fields
 
-KINDS = ("http_error", "rate_limit", "reset", "lost_reply", "slow", "empty_answer")
+KINDS = ("http_error", "rate_limit", "reset", "lost_reply", "slow", "empty_answer", "outage")
+OUTAGE_TRIGGERS = ("start", "request", "write")
 # empty_answer: statuses a write may answer with when a proxy drops the body.
 EMPTY_ANSWER_STATUSES = (200, 202, 204)
 METHODS = ("GET", "POST", "PATCH", "PUT", "DELETE")
@@ -34,6 +44,7 @@ _KIND_KEYS = {
     "slow": ("delay",),
     "empty_answer": ("status",),
 }
+_OUTAGE_KEYS = ("match", "kind", "count", "after", "trigger") + outage.SPEC_KEYS
 
 
 def parse_faults(items, where="faults"):
@@ -48,6 +59,8 @@ def _parse_rule(item, where):
     kind = item.get("kind")
     if kind not in KINDS:
         raise ScenarioError("%s.kind: %r is not one of %s" % (where, kind, ", ".join(KINDS)))
+    if kind == "outage":
+        return _parse_outage_rule(item, where)
     fields = Fields(item, where, _COMMON_KEYS + _KIND_KEYS[kind])
     rule = {
         "kind": kind,
@@ -69,6 +82,25 @@ def _parse_rule(item, where):
         rule["status"] = fields.get("status", int, 202, choices=EMPTY_ANSWER_STATUSES)
     else:
         rule["delay"] = fields.get("delay", "number", positive=True, maximum=MAX_SECONDS)
+    return rule
+
+
+def _parse_outage_rule(item, where):
+    fields = Fields(item, where, _OUTAGE_KEYS)
+    trigger = fields.get("trigger", str, choices=OUTAGE_TRIGGERS)
+    if trigger == "start":
+        for key in ("match", "after"):
+            if key in fields:
+                raise ScenarioError("%s.%s: a trigger: start outage counts no requests" % (where, key))
+    rule = {
+        "kind": "outage",
+        "trigger": trigger,
+        "match": _parse_match(fields.get("match", dict, {}), where + ".match"),
+        "count": fields.get("count", int, 1, positive=True),
+        "after": fields.get("after", int, 0, non_negative=True),
+        "probability": 1.0,
+    }
+    rule.update(outage.parse_spec(fields, where))
     return rule
 
 
@@ -107,6 +139,8 @@ class Faults:
         with self._lock:
             for entry in self._rules:
                 rule = entry["rule"]
+                if rule["kind"] == "outage" and rule["trigger"] != "request":
+                    continue
                 if not _matches(rule["match"], method, path):
                     continue
                 entry["seen"] += 1
@@ -118,6 +152,29 @@ class Faults:
                     continue
                 entry["fired"] += 1
                 return rule
+            return None
+
+    def after_write(self, method, path):
+        """The ``trigger: write`` outage rule an accepted write fires, or ``None``."""
+        with self._lock:
+            for entry in self._rules:
+                rule = entry["rule"]
+                if rule["kind"] != "outage" or rule["trigger"] != "write" or not _matches(rule["match"], method, path):
+                    continue
+                entry["seen"] += 1
+                if entry["seen"] > rule["after"] and entry["fired"] < rule["count"]:
+                    entry["fired"] += 1
+                    return rule
+            return None
+
+    def at_start(self):
+        """The first ``trigger: start`` outage rule, marked fired, or ``None``."""
+        with self._lock:
+            for entry in self._rules:
+                rule = entry["rule"]
+                if rule["kind"] == "outage" and rule["trigger"] == "start" and entry["fired"] < rule["count"]:
+                    entry["fired"] += 1
+                    return rule
             return None
 
     def describe(self):

@@ -103,10 +103,21 @@ class SubTask:
         return (self.resource.id, self.credential.username, self.credential.credential_type)
 
 
+# [guess] How a remediation with a wrong password fails (FIELD-NOTES: "with a wrong one the
+# remediation fails"); the code is the simulator's own.
+REMEDIATE_MISMATCH_CODE = "PASSWORD_REMEDIATE_PASSWORD_MISMATCH"
+
+
 class CredentialsTask:
-    def __init__(self, spec, rng, seed, created, now, settings=None):
+    def __init__(self, spec, rng, seed, created, now, settings=None, inventory=None):
         # ``settings``: the scenario (release, generic status wording).
+        # ``inventory``: the accounts; each run that ends updates them.  A task
+        # started by PATCH /v1/credentials (``spec["operation"]``) also reads the
+        # held password from them when a run starts, and a REMEDIATE one checks
+        # the given password against the one really set on the resource.
         self.settings = settings
+        self.inventory = inventory
+        self.is_operation = spec.get("operation", False)
         self.release = settings.release if settings is not None else vocab.DEFAULT_RELEASE
         self.id = spec["id"] or new_uuid(rng)
         self.name = spec["name"]
@@ -123,7 +134,7 @@ class CredentialsTask:
         self.errors = []
         self.retries = 0
         self.runs = 0
-        self.auto_rotate_policy = None
+        self.auto_rotate_policy = spec.get("auto_rotate_policy")
         self.seq = 0  # insertion order, set by the state; breaks timestamp ties
         self.stale_reads = spec.get("stale_reads", 0)
         self.retry_new_id = spec.get("retry_new_id", False)
@@ -195,6 +206,9 @@ class CredentialsTask:
 
     def _start(self, start, outcome, passwords, duration):
         rng = random.Random("%s:%s:run:%d" % (self._seed, self.id, self.runs))
+        if self.is_operation and self.inventory is not None:
+            self._sync_held_passwords()
+            outcome = self._check_remediation(outcome, passwords)
         task_errors, subtask_errors, dependents = self._materialize_errors(outcome, rng)
         self.status = "PENDING"
         self.errors = []
@@ -221,6 +235,48 @@ class CredentialsTask:
                      "completion_timestamp": outcome.get("completion_timestamp", True),
                      "task_errors": task_errors, "subtask_errors": subtask_errors,
                      "dependents": dependents, "failing": failing}
+
+    def _account(self, subtask):
+        return self.inventory.account_of(subtask.resource.name, subtask.resource.type,
+                                         subtask.credential.username, subtask.credential.credential_type)
+
+    def _sync_held_passwords(self):
+        """A run's ``oldPassword`` is what SDDC Manager holds now."""
+        for subtask in self.subtasks:
+            account = self._account(subtask)
+            if account is not None:
+                subtask.credential.password = account.password
+
+    def _check_remediation(self, outcome, passwords):
+        """REMEDIATE succeeds only with the password really set on the resource.
+
+        Sub-tasks whose password is another end FAILED with an error that says
+        so, whatever the scripted outcome; the others end SUCCESSFUL.
+        """
+        if self.type != "REMEDIATE":
+            return outcome
+        wrong = []
+        for index, subtask in enumerate(self.subtasks):
+            given = passwords.get(subtask.key(), subtask.credential.new_password)
+            account = self._account(subtask)
+            if account is not None and given != account.real_password:
+                wrong.append(index)
+        if not wrong:
+            return outcome
+        errors = []
+        for index in wrong:
+            subtask = self.subtasks[index]
+            errors.append({
+                "subtask": index,
+                "errorCode": REMEDIATE_MISMATCH_CODE,
+                "message": "The password given for the %s account %s does not work on %s: it is not the password "
+                           "set on the resource" % (subtask.credential.credential_type,
+                                                    subtask.credential.username, subtask.resource.name),
+                "remediationMessage": "Find the password that is set on %s now, then remediate again with it"
+                                      % subtask.resource.name,
+            })
+        return {"status": "FAILED", "errors": errors, "failing_subtasks": [], "subtask_status": None,
+                "completion_timestamp": True}
 
     def _advance_subtask(self, index, subtask, now, run):
         if run["duration"] is None:
@@ -251,6 +307,8 @@ class CredentialsTask:
             # Sub-tasks that went through changed their password even if the task failed.
             if subtask.status == "SUCCESSFUL" and subtask.new_password is not None:
                 subtask.credential.password = subtask.new_password
+        if self.inventory is not None:
+            self.inventory.record_run(self, run["status"], end)
         self.status = run["status"]
         self.errors = run["task_errors"]
         # completionTimestamp is optional in the spec: a run may end without one.

@@ -24,7 +24,10 @@ from .schema import MAX_SECONDS, Fields
 EARLIEST, LATEST = 0.0, parse_iso("2999-12-31T00:00:00Z")
 MAX_GENERATED = 100000  # tasks per generate entry; each costs memory
 SCENARIO_KEYS = ("seed", "users", "tokens", "latency", "not_found_status", "tasks", "faults",
-                 "release", "stale_reads", "generic_status")
+                 "release", "stale_reads", "generic_status", "resources", "operations")
+# domainNames of a resource that neither a resources entry nor anything else names.
+DEFAULT_DOMAINS = ("sddc-mgmt-domain",)
+MAX_AUTO_ROTATE_DAYS = 90
 LATENCY_KINDS = ("login", "refresh", "revoke", "get", "patch", "delete")
 OUTCOME_STATUSES = vocab.END_STATUSES
 REFRESH_ANSWERS = ("json", "text")
@@ -59,6 +62,11 @@ class Scenario:
     login_status: int = 200
     generic_case: str = "title"
     generic_queued: bool = False
+    resources: list = dataclasses.field(default_factory=list)
+    operations: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_OPERATIONS))
+
+
+DEFAULT_OPERATIONS = {"run_seconds": 1.0, "pending_seconds": 0.0, "rules": []}
 
 
 DEFAULT_USER = {"username": "administrator@vsphere.local", "password": "VMware1!VMware1!", "role": "ADMIN"}
@@ -106,6 +114,9 @@ def parse(data):
     scenario.tasks = parse_tasks(fields.get("tasks", list, []), release=scenario.release,
                                  stale_reads=scenario.stale_reads)
     scenario.faults = parse_faults(fields.get("faults", list, []))
+    scenario.resources = parse_resources(fields.get("resources", list, []))
+    scenario.operations = _parse_operations(fields.get("operations", dict, {}), "operations",
+                                            {"release": scenario.release, "stale_reads": scenario.stale_reads})
     return scenario
 
 
@@ -289,7 +300,12 @@ def _parse_end(fields, where, n_subtasks, context, default_status, choices):
         raise ScenarioError("%s: a SUCCESSFUL outcome carries no errors" % where)
     failing = fields.get("failing_subtasks", list, [])
     for index, value in enumerate(failing):
-        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n_subtasks:
+        if n_subtasks is None:
+            # Operation rules: the operation's sub-tasks are not known yet.
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ScenarioError("%s.failing_subtasks[%d]: expected a sub-task index (0 or more)"
+                                    % (where, index))
+        elif isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < n_subtasks:
             raise ScenarioError("%s.failing_subtasks[%d]: expected a sub-task index from 0 to %d"
                                 % (where, index, n_subtasks - 1))
     return {
@@ -307,7 +323,9 @@ def _parse_errors(items, where, n_subtasks, context):
         here = "%s[%d]" % (where, index)
         fields = Fields(item, here, ERROR_KEYS)
         subtask = fields.get("subtask", int, None, nullable=True)
-        if subtask is not None and not 0 <= subtask < n_subtasks:
+        if subtask is not None and n_subtasks is None and subtask < 0:
+            raise ScenarioError("%s.subtask: must not be negative" % here)
+        if subtask is not None and n_subtasks is not None and not 0 <= subtask < n_subtasks:
             raise ScenarioError("%s.subtask: %d is out of range (task has %d sub-tasks)"
                                 % (here, subtask, n_subtasks))
         dependent = fields.get("dependent", bool, False)
@@ -384,3 +402,107 @@ def _generate(item, where, names_used, context):
             })
         tasks.append(_task_common(fields, where, task_type, resources, context, None, None, None))
     return tasks
+
+
+# -- accounts and password operations -------------------------------------------
+
+_RESOURCE_KEYS = ("name", "id", "type", "fqdn", "ip", "domains", "credentials")
+_ACCOUNT_KEYS = ("credential_type", "account_type", "username", "password", "real_password", "auto_rotate_days")
+
+
+def parse_resources(items, where="resources"):
+    """The scenario's ``resources``: accounts with the held and the real password."""
+    if not isinstance(items, list):
+        raise ScenarioError("%s: expected a list" % where)
+    resources, seen = [], set()
+    for index, item in enumerate(items):
+        here = "%s[%d]" % (where, index)
+        fields = Fields(item, here, _RESOURCE_KEYS)
+        name = fields.get("name", str, nonempty=True)
+        resource_type = fields.get("type", str, choices=vocab.ALL_RESOURCE_TYPES)
+        if (name.lower(), resource_type) in seen:
+            raise ScenarioError("%s: resource %s of type %s is listed twice" % (here, name, resource_type))
+        seen.add((name.lower(), resource_type))
+        domains = fields.get("domains", list, [])
+        if any(not isinstance(d, str) or not d for d in domains):
+            raise ScenarioError("%s.domains: expected a list of non-empty strings" % here)
+        credentials = [_parse_account(c, "%s.credentials[%d]" % (here, i))
+                       for i, c in enumerate(fields.get("credentials", list, nonempty=True))]
+        keys = [(c["username"], c["credential_type"]) for c in credentials]
+        if len(keys) != len(set(keys)):
+            raise ScenarioError("%s: each (username, credential_type) may appear once" % here)
+        resources.append({"name": name, "id": fields.get("id", str, None), "type": resource_type,
+                          "fqdn": fields.get("fqdn", str, None), "ip": fields.get("ip", str, None),
+                          "domains": domains, "credentials": credentials})
+    return resources
+
+
+def _parse_account(item, where):
+    fields = Fields(item, where, _ACCOUNT_KEYS)
+    return {
+        "credential_type": fields.get("credential_type", str, choices=vocab.CREDENTIAL_TYPES),
+        "account_type": fields.get("account_type", str, "USER", choices=vocab.ACCOUNT_TYPES),
+        "username": fields.get("username", str, nonempty=True),
+        # What SDDC Manager holds; generated when absent.
+        "password": fields.get("password", str, None),
+        # What is really set on the resource; default: the held one (a consistent account).
+        "real_password": fields.get("real_password", str, None),
+        "auto_rotate_days": fields.get("auto_rotate_days", int, None, positive=True,
+                                       maximum=MAX_AUTO_ROTATE_DAYS),
+    }
+
+
+_OPERATION_KEYS = ("run_seconds", "pending_seconds", "rules")
+_RULE_KEYS = ("match", "outcomes", "run_seconds", "pending_seconds")
+_RULE_MATCH_KEYS = ("operation", "resource", "resource_type", "username")
+
+
+def _parse_operations(item, where, context):
+    """How tasks started by ``PATCH /v1/credentials`` run and end."""
+    fields = Fields(item, where, _OPERATION_KEYS)
+    run_seconds, pending_seconds = _durations(fields, where, DEFAULT_OPERATIONS["run_seconds"],
+                                              DEFAULT_OPERATIONS["pending_seconds"])
+    rules = []
+    for index, entry in enumerate(fields.get("rules", list, [])):
+        here = "%s.rules[%d]" % (where, index)
+        rule_fields = Fields(entry, here, _RULE_KEYS)
+        rule_run, rule_pending = _durations(rule_fields, here, run_seconds, pending_seconds)
+        rules.append({
+            "match": _parse_rule_match(rule_fields.get("match", dict, {}), here + ".match"),
+            "outcomes": _parse_outcomes(rule_fields.get("outcomes", list, nonempty=True), here + ".outcomes",
+                                        None, context),
+            "run_seconds": rule_run,
+            "pending_seconds": rule_pending,
+        })
+    return {"run_seconds": run_seconds, "pending_seconds": pending_seconds, "rules": rules}
+
+
+def _durations(fields, where, run_default, pending_default):
+    run_seconds = fields.get("run_seconds", "number", run_default, non_negative=True, nullable=True,
+                             maximum=MAX_SECONDS)
+    pending_seconds = fields.get("pending_seconds", "number", pending_default, non_negative=True,
+                                 maximum=MAX_SECONDS)
+    if run_seconds is not None and pending_seconds > run_seconds:
+        raise ScenarioError("%s: pending_seconds must not exceed run_seconds" % where)
+    return run_seconds, pending_seconds
+
+
+def _parse_rule_match(item, where):
+    fields = Fields(item, where, _RULE_MATCH_KEYS)
+    return {
+        "operation": _one_or_list(fields, "operation", where, vocab.TASK_TYPES),
+        # fnmatch glob on the resource name, case-insensitive.
+        "resource": fields.get("resource", str, None),
+        "resource_type": _one_or_list(fields, "resource_type", where, vocab.ALL_RESOURCE_TYPES),
+        "username": fields.get("username", str, None),
+    }
+
+
+def _one_or_list(fields, key, where, choices):
+    value = fields.raw(key)
+    if value is None:
+        return None
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values or any(v not in choices for v in values):
+        raise ScenarioError("%s.%s: expected one of %s, or a list of them" % (where, key, ", ".join(choices)))
+    return list(values)

@@ -1,6 +1,6 @@
-"""Everything the simulator knows: users, tokens, tasks, faults, counters, log.
+"""Everything the simulator knows: users, tokens, tasks, accounts, faults, outages, counters, log.
 
-One lock guards the tasks.  The generator seeded from the scenario's ``seed``
+One lock guards the tasks and the accounts.  The generator seeded from the scenario's ``seed``
 makes ids and passwords; it is drawn from in a fixed order while a scenario or
 a task batch loads, so the same scenario yields the same ids every time.
 """
@@ -13,21 +13,28 @@ import random
 import threading
 import time
 
+from . import vocab
 from .clock import Clock, iso
-from .errors import ScenarioError
+from .errors import ApiError, ScenarioError
 from .faults import Faults
+from .inventory import Inventory, rule_matches
 from .model import CredentialsTask, SupersededTask, reference_token
-from .scenario import parse_tasks
+from .outage import Outages
+from .scenario import DEFAULT_DOMAINS, parse_resources, parse_tasks
 from .tokens import TokenStore
 
 LOG_LIMIT = 100000  # entries kept in memory; the log file keeps all of them
+# [guess] What SDDC Manager answers to an operation on a locked resource: the codes are the simulator's own.
+LOCKED_CODE = "PASSWORD_MANAGER_RESOURCE_LOCKED"
+INCONSISTENT_CODE = "PASSWORD_MANAGER_RESOURCE_INCONSISTENT"
 
 
 class Metrics:
     """Request counters and the request log (which never holds secrets)."""
 
     _SIMPLE = ("logins", "failed_logins", "refreshes", "revocations", "patches_accepted",
-               "patches_rejected", "deletes_accepted", "deletes_rejected", "faults_injected")
+               "patches_rejected", "deletes_accepted", "deletes_rejected", "faults_injected",
+               "operations_accepted", "operations_rejected", "outages", "outage_hits", "restarts")
 
     def __init__(self, log_path=None):
         self._lock = threading.Lock()
@@ -96,10 +103,12 @@ class SimState:
     def __init__(self, scenario, metrics):
         self.lock = threading.Lock()
         self.metrics = metrics
+        # Whether the API port listens; the Simulator keeps it up to date (refuse outages).
+        self.listening = True
         self.load(scenario)
 
     def load(self, scenario):
-        """Replace users, tokens, tasks, faults and the clock; counters and log restart."""
+        """Replace users, tokens, tasks, accounts, faults, outages and the clock; counters and log restart."""
         with self.lock:
             self.scenario = scenario
             self.clock = Clock()
@@ -108,12 +117,20 @@ class SimState:
             self.tokens = TokenStore(self.clock, random.Random("%s:tokens" % scenario.seed),
                                      scenario.access_lifetime, scenario.refresh_lifetime)
             self.faults = Faults(scenario.faults, scenario.seed)
+            self.outages = Outages(self.clock)
             # Error reference tokens get their own stream: how many errors were
             # answered must not change the ids of tasks added later.
             self._reference_rng = random.Random("%s:references" % scenario.seed)
+            # Accounts and started operations get theirs too, for the same reason.
+            self.inventory = Inventory(random.Random("%s:accounts" % scenario.seed), DEFAULT_DOMAINS)
+            self._operations_rng = random.Random("%s:operations" % scenario.seed)
             self.tasks = {}
-            self._add(scenario.tasks)
+            now = self.clock.now()
+            self.inventory.declare(scenario.resources, now)
+            added = self._add(scenario.tasks)
+            self._adopt(added, now, only_missing=False)
         self.metrics.reset()
+        self._start_outage_rule()
 
     def add_tasks(self, items):
         """Add tasks given in the scenario ``tasks`` schema; return their ids."""
@@ -122,7 +139,9 @@ class SimState:
             clashes = [s["id"] for s in specs if s["id"] in self.tasks]
             if clashes:
                 raise ScenarioError("task id(s) already exist: %s" % ", ".join(clashes))
-            return self._add(specs)
+            added = self._add(specs)
+            self._adopt(added, self.clock.now(), only_missing=True)
+            return added
 
     def _add(self, specs):
         now = self.clock.now()
@@ -138,6 +157,127 @@ class SimState:
             self.tasks[task.id] = task
             added.append(task.id)
         return added
+
+    def _adopt(self, task_ids, now, only_missing):
+        """Derive accounts from loaded tasks; from now on their runs update the accounts."""
+        tasks = [self.tasks[task_id] for task_id in task_ids]
+        self.inventory.derive(tasks, now, only_missing=only_missing)
+        for task in tasks:
+            task.inventory = self.inventory
+
+    def declare_accounts(self, items):
+        """Add or replace accounts given in the scenario ``resources`` schema; return their ids."""
+        specs = parse_resources(items)
+        with self.lock:
+            return self.inventory.declare(specs, self.clock.now())
+
+    # -- password operations (PATCH /v1/credentials) ----------------------
+
+    def check_locks(self, targets, operation):
+        """Refuse an operation on a resource that a credentials task locks; caller holds ``lock``.
+
+        FIELD-NOTES: a FAILED or running task on a resource blocks every new
+        operation on it; a resource whose newest task (cancelled ones aside) is
+        INCONSISTENT takes only REMEDIATE.
+        """
+        tasks = [t for t in self.all_tasks() if isinstance(t, CredentialsTask)]
+        for resource, _accounts in targets:
+            on_resource = [t for t in tasks if any(r.name.lower() == resource.name.lower() and r.type == resource.type
+                                                   for r in t.resources)]
+            blocking = next((t for t in on_resource if t.status in vocab.RUNNING + ("FAILED",)), None)
+            if blocking is not None:
+                raise ApiError(
+                    400, LOCKED_CODE,
+                    "Resource %s is locked by credentials task %s (%s): no new password operation can start on it "
+                    "until that task %s" % (resource.name, blocking.id, blocking.status,
+                                            "ends" if blocking.status in vocab.RUNNING else "is retried or cancelled"),
+                    "Wait for task %s to end, or retry or cancel it if it FAILED, then start the operation again"
+                    % blocking.id,
+                    arguments=[blocking.id, resource.name],
+                    context={"taskId": blocking.id, "taskStatus": blocking.status, "resourceName": resource.name})
+            newest = next((t for t in on_resource if t.status != "USER_CANCELLED"), None)
+            if newest is not None and newest.status == "INCONSISTENT" and operation != "REMEDIATE":
+                raise ApiError(
+                    400, INCONSISTENT_CODE,
+                    "Resource %s is INCONSISTENT after credentials task %s: only REMEDIATE can start on it"
+                    % (resource.name, newest.id),
+                    "Remediate the password of %s with the password that is set on it now" % resource.name,
+                    arguments=[newest.id, resource.name],
+                    context={"taskId": newest.id, "taskStatus": newest.status, "resourceName": resource.name})
+
+    def start_operation(self, operation, targets, passwords, policy):
+        """Create and start the credentials task of an accepted operation; caller holds ``lock``."""
+        now = self.clock.now()
+        settings = self.scenario.operations
+        rule = self._operation_rule(operation, targets)
+        resources = [{
+            "name": resource.name, "id": resource.id, "type": resource.type, "fqdn": resource.fqdn,
+            "credentials": [{
+                "credential_type": a.credential_type, "account_type": a.account_type, "username": a.username,
+                "password": a.password, "new_password": passwords.get((resource.id, a.username, a.credential_type)),
+            } for a in accounts],
+        } for resource, accounts in targets]
+        accounts = [a for _resource, accounts in targets for a in accounts]
+        if rule is None:
+            outcomes, run_seconds, pending_seconds = ([{"status": "SUCCESSFUL", "errors": None}],
+                                                      settings["run_seconds"], settings["pending_seconds"])
+        else:
+            matched = [i for i, a in enumerate(accounts) if rule_matches(rule["match"], a)]
+            outcomes = [_concrete_outcome(o, matched, len(accounts)) for o in rule["outcomes"]]
+            run_seconds, pending_seconds = rule["run_seconds"], rule["pending_seconds"]
+        spec = {
+            "id": None, "name": vocab.TASK_NAMES[operation], "type": operation, "status": "PENDING",
+            "initial": None, "errors": None, "created": now, "run_seconds": run_seconds,
+            "pending_seconds": pending_seconds, "outcomes": outcomes, "resources": resources,
+            "auto_rotate": False, "stale_reads": self.scenario.stale_reads, "retry_new_id": False,
+            "operation": True, "auto_rotate_policy": policy,
+        }
+        task = CredentialsTask(spec, self._operations_rng, self.scenario.seed, now, now, self.scenario,
+                               inventory=self.inventory)
+        if task.id in self.tasks:
+            raise ApiError(500, "INTERNAL_SERVER_ERROR", "Task id %s already exists" % task.id)
+        task.seq = max((t.seq for t in self.tasks.values()), default=-1) + 1
+        self.tasks[task.id] = task
+        task.advance(now)
+        return task
+
+    def _operation_rule(self, operation, targets):
+        """The first ``operations.rules`` entry that names the operation and one of its accounts."""
+        accounts = [a for _resource, accounts in targets for a in accounts]
+        for rule in self.scenario.operations["rules"]:
+            wanted = rule["match"]["operation"]
+            if wanted is not None and operation not in wanted:
+                continue
+            if any(rule_matches(rule["match"], account) for account in accounts):
+                return rule
+        return None
+
+    # -- outages ----------------------------------------------------------
+
+    def begin_outage(self, spec, source):
+        """Start an outage now; ``None`` if one is under way.  ``restart`` voids every token."""
+        began = self.outages.begin(spec, source)
+        if began is None:
+            return None
+        self.metrics.bump("outages")
+        if spec["restart"]:
+            # Nothing reaches the API until the outage ends, so voiding the
+            # tokens now is the same, seen from a client, as at its end.
+            self.tokens.void_all()
+            self.metrics.bump("restarts")
+        return began
+
+    def _start_outage_rule(self):
+        rule = self.faults.at_start()
+        if rule is not None:
+            self.begin_outage(rule, "faults (trigger: start)")
+
+    def outage_status(self):
+        status = self.outages.describe()
+        counters = self.metrics.counters()
+        status.update(listening=self.listening, outages=counters["outages"], hits=counters["outage_hits"],
+                      restarts=counters["restarts"])
+        return status
 
     def task(self, task_id):
         """The task brought up to date with the clock, or ``None``; caller holds ``lock``."""
@@ -170,7 +310,25 @@ class SimState:
 
     def set_faults(self, rules):
         self.faults = Faults(rules, self.scenario.seed)
+        self._start_outage_rule()
 
     def reference_token(self):
         with self.lock:
             return reference_token(self._reference_rng)
+
+
+def _concrete_outcome(outcome, matched, n_subtasks):
+    """An ``operations.rules`` outcome made concrete for one operation's sub-tasks.
+
+    Without ``errors`` and ``failing_subtasks``, a failing end puts a default
+    error on every sub-task whose account the rule's ``match`` names; indexes
+    the operation does not have are left out.
+    """
+    outcome = dict(outcome)
+    if outcome["errors"] is None and not outcome["failing_subtasks"] \
+            and outcome["status"] not in vocab.QUIET_END_STATUSES:
+        outcome["errors"] = [{"subtask": index} for index in matched]
+    elif outcome["errors"]:
+        outcome["errors"] = [e for e in outcome["errors"] if e["subtask"] is None or e["subtask"] < n_subtasks]
+    outcome["failing_subtasks"] = [i for i in outcome["failing_subtasks"] if i < n_subtasks]
+    return outcome

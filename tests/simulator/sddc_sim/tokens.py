@@ -56,6 +56,12 @@ class TokenStore:
         with self._lock:
             return self._refresh.pop(refresh_id, None) is not None
 
+    def void_all(self):
+        """A restart: every access and refresh token issued so far stops working."""
+        with self._lock:
+            self._access.clear()
+            self._refresh.clear()
+
     def principal(self, access_token):
         """``(username, role)`` of a valid access token, else ``None``."""
         with self._lock:

@@ -1,4 +1,11 @@
-"""Strict checks of a ``CredentialsUpdateSpec`` sent to retry a credentials task.
+"""Strict checks of a ``CredentialsUpdateSpec``: a retry, or a new password operation.
+
+One validation serves both calls.  What the spec is checked against differs:
+
+* a retry (``PATCH /v1/credentials/tasks/{id}``): the task.  The operation must
+  be the task's, and the spec must name exactly the task's credentials.
+* a new operation (``PATCH /v1/credentials``): the accounts SDDC Manager
+  manages.  Every resource and credential named must exist.
 
 Every rejection is a 400 ``Error`` whose ``errorCode`` is specific to the rule
 and whose ``message`` (and ``arguments[0]``) names the field, e.g.
@@ -24,44 +31,128 @@ def _nonempty_string(value):
 
 
 def validate_update_spec(body, task, resource_types=vocab.RESOURCE_TYPES):
-    """Check ``body`` against ``task``; return ``(passwords, policy)``.
+    """Check a retry's ``body`` against ``task``; return ``(passwords, policy)``.
 
     ``passwords`` maps each sub-task key ``(resourceId, username,
     credentialType)`` to the password given (UPDATE/REMEDIATE only);
     ``policy`` is the ``autoRotatePolicy`` of an UPDATE_AUTO_ROTATE_POLICY spec.
     ``resource_types`` are those the scenario's release knows.
     """
+    _operation, passwords, policy = _validate(body, _TaskTarget(task), resource_types)
+    return passwords, policy
+
+
+def validate_operation_spec(body, inventory, resource_types=vocab.RESOURCE_TYPES):
+    """Check the ``body`` of ``PATCH /v1/credentials`` against the accounts.
+
+    Returns ``(operation, targets, passwords, policy)``: ``targets`` lists
+    ``(resource, [account, ...])`` in the order the spec names them.
+    """
+    target = _InventoryTarget(inventory)
+    operation, passwords, policy = _validate(body, target, resource_types)
+    return operation, target.targets(), passwords, policy
+
+
+def _validate(body, target, resource_types):
     if not isinstance(body, dict):
         _fail("INVALID_REQUEST_BODY", "The request body must be a JSON object (CredentialsUpdateSpec)", "body")
-    operation = _check_operation(body, task)
+    operation = _check_operation(body, target)
     elements = body.get("elements")
     if not isinstance(elements, list) or not elements:
         _fail("ELEMENTS_REQUIRED", "elements is required and must be a non-empty list", "elements")
     passwords = {}
     for index, element in enumerate(elements):
-        _check_element(element, "elements[%d]" % index, operation, task, passwords, resource_types)
+        _check_element(element, "elements[%d]" % index, operation, target, passwords, resource_types)
     policy = _check_policy(body.get("autoRotatePolicy"), operation)
-    _check_same_credentials(passwords, task)
+    target.check_complete(passwords, operation)
     if operation not in ("UPDATE", "REMEDIATE"):
         passwords = {}
-    return passwords, policy
+    return operation, passwords, policy
 
 
-def _check_operation(body, task):
+class _TaskTarget:
+    """A retry: the spec must be the task's own."""
+
+    def __init__(self, task):
+        self.task = task
+
+    def check_operation(self, operation):
+        if operation != self.task.type:
+            _fail("OPERATION_TYPE_MISMATCH", "operationType %s does not match the task's operation %s" % (
+                operation, self.task.type), "operationType",
+                "Retry a task with the operation type it was created with")
+
+    def resource(self, name, rid, resource_type, where):
+        resource = _find_resource(self.task, name, rid, where)
+        if resource.type != resource_type:
+            _fail("CREDENTIALS_MISMATCH", "%s.resourceType %s does not match resource %s of type %s" % (
+                where, resource_type, resource.name, resource.type), where + ".resourceType")
+        return resource
+
+    def credential(self, resource, username, credential_type, where):
+        pass  # the set is compared as a whole in check_complete
+
+    def check_complete(self, passwords, _operation):
+        _check_same_credentials(passwords, self.task)
+
+
+class _InventoryTarget:
+    """A new operation: every resource and credential must be one SDDC Manager manages."""
+
+    def __init__(self, inventory):
+        self.inventory = inventory
+        self._targets = []  # [(resource, [account])]
+
+    def check_operation(self, operation):
+        pass
+
+    def resource(self, name, rid, resource_type, where):
+        found = self.inventory.find_resources(name if _nonempty_string(name) else None,
+                                              rid if _nonempty_string(rid) else None)
+        if not found:
+            _fail("RESOURCE_NOT_FOUND", "%s (resourceName=%r, resourceId=%r) is not a resource SDDC Manager "
+                  "manages" % (where, name, rid), where, "Name a resource that GET /v1/credentials lists")
+        for resource in found:
+            if resource.type == resource_type:
+                break
+        else:
+            _fail("RESOURCE_TYPE_MISMATCH", "%s.resourceType %s does not match resource %s of type %s" % (
+                where, resource_type, found[0].name, found[0].type), where + ".resourceType")
+        entry = next((e for e in self._targets if e[0] is resource), None)
+        if entry is None:
+            self._targets.append((resource, []))
+        return resource
+
+    def credential(self, resource, username, credential_type, where):
+        account = resource.account(username, credential_type)
+        if account is None:
+            _fail("CREDENTIAL_NOT_FOUND", "%s: resource %s has no %s credential of %s" % (
+                where, resource.name, credential_type, username), where,
+                "Name a credential that GET /v1/credentials lists")
+        next(e for e in self._targets if e[0] is resource)[1].append(account)
+
+    def check_complete(self, passwords, operation):
+        # "You can remediate the password for only one account at a time" [doc 4.4/5.0].
+        if operation == "REMEDIATE" and len(passwords) > 1:
+            _fail("REMEDIATE_ONE_ACCOUNT", "REMEDIATE takes one account at a time; this spec names %d"
+                  % len(passwords), "elements", "Remediate each account in its own request")
+
+    def targets(self):
+        return [(resource, list(accounts)) for resource, accounts in self._targets]
+
+
+def _check_operation(body, target):
     operation = body.get("operationType")
     if operation is None or operation == "":
         _fail("OPERATION_TYPE_REQUIRED", "operationType is required", "operationType")
     if operation not in vocab.TASK_TYPES:
         _fail("OPERATION_TYPE_INVALID", "operationType %r is not one of %s" % (
             operation, ", ".join(vocab.TASK_TYPES)), "operationType")
-    if operation != task.type:
-        _fail("OPERATION_TYPE_MISMATCH", "operationType %s does not match the task's operation %s" % (
-            operation, task.type), "operationType",
-            "Retry a task with the operation type it was created with")
+    target.check_operation(operation)
     return operation
 
 
-def _check_element(element, where, operation, task, passwords, resource_types):
+def _check_element(element, where, operation, target, passwords, resource_types):
     if not isinstance(element, dict):
         _fail("INVALID_REQUEST_BODY", "%s must be a JSON object (ResourceCredentials)" % where, where)
     resource_type = element.get("resourceType")
@@ -73,16 +164,14 @@ def _check_element(element, where, operation, task, passwords, resource_types):
     name, rid = element.get("resourceName"), element.get("resourceId")
     if not _nonempty_string(name) and not _nonempty_string(rid):
         _fail("RESOURCE_REQUIRED", "%s needs resourceName or resourceId" % where, where + ".resourceName")
-    resource = _find_resource(task, name, rid, where)
-    if resource.type != resource_type:
-        _fail("CREDENTIALS_MISMATCH", "%s.resourceType %s does not match resource %s of type %s" % (
-            where, resource_type, resource.name, resource.type), where + ".resourceType")
+    resource = target.resource(name, rid, resource_type, where)
     credentials = element.get("credentials")
     if not isinstance(credentials, list) or not credentials:
         _fail("CREDENTIALS_REQUIRED", "%s.credentials is required and must be a non-empty list" % where,
               where + ".credentials")
     for index, credential in enumerate(credentials):
-        _check_credential(credential, "%s.credentials[%d]" % (where, index), operation, resource, passwords)
+        _check_credential(credential, "%s.credentials[%d]" % (where, index), operation, resource, passwords,
+                          target)
 
 
 def _find_resource(task, name, rid, where):
@@ -96,7 +185,7 @@ def _find_resource(task, name, rid, where):
         where, name, rid), where, "Retry with the resources the task was created for")
 
 
-def _check_credential(credential, where, operation, resource, passwords):
+def _check_credential(credential, where, operation, resource, passwords, target):
     if not isinstance(credential, dict):
         _fail("INVALID_REQUEST_BODY", "%s must be a JSON object (BaseCredential)" % where, where)
     username = credential.get("username")
@@ -123,6 +212,7 @@ def _check_credential(credential, where, operation, resource, passwords):
     if key in passwords:
         _fail("CREDENTIALS_MISMATCH", "%s repeats %s %s on %s" % (where, credential_type, username, resource.name),
               where)
+    target.credential(resource, username, credential_type, where)
     passwords[key] = password
 
 
