@@ -1,7 +1,8 @@
-"""Unit test setup: import path for the collection, and in-process module runs.
+"""Unit test setup: import path for the collection and for the shared helpers, and in-process module runs.
 
 ``import ansible_collections.vcf.sddc_manager.plugins...`` works because ``build/pyroot`` (holding a
-symlink to the repository root, see tests/utils/pyroot.py) is put first on ``sys.path``.
+symlink to the repository root, see tests/utils/pyroot.py) is put first on ``sys.path``. ``tests/unit`` is on it
+too, so every test, whatever its folder, can ``from helpers import task, methods, make_jwt`` (tests/unit/helpers.py).
 
 The fixture ``run_module`` runs a module's ``main()`` in this process and returns what Ansible would
 receive (see tests/utils/module_runner.py):
@@ -17,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+_UNIT = str(Path(__file__).resolve().parent)
 _UTILS = str(Path(__file__).resolve().parents[1] / "utils")
-if _UTILS not in sys.path:
-    sys.path.insert(0, _UTILS)
+for _path in (_UNIT, _UTILS):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 from pyroot import ensure_pyroot  # noqa: E402  (tests/utils/pyroot.py)
 

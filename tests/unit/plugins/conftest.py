@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 from pathlib import Path
 
 import pytest
 import responses
+
+from helpers import make_jwt
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 _CACHE = {}
@@ -27,19 +28,21 @@ def load_fixture_fixture():
     return load
 
 
-def _b64(data):
-    return base64.urlsafe_b64encode(json.dumps(data).encode("utf-8")).rstrip(b"=").decode("ascii")
+@pytest.fixture(name="failed_task")
+def failed_task_fixture(load_fixture):
+    """A FAILED ROTATE task with passwords planted in its sub-tasks (fixtures/credentials_task_failed_rotate.json)."""
+    return load_fixture("credentials_task_failed_rotate")
 
 
-def make_jwt(exp=None, **claims):
-    """An unsigned JWT whose payload carries ``exp`` (epoch seconds) when given."""
-    if exp is not None:
-        claims["exp"] = exp
-    return "%s.%s.%s" % (_b64({"alg": "RS256", "typ": "JWT"}), _b64(claims), "c2lnbmF0dXJl")
+@pytest.fixture(name="accepted")
+def accepted_fixture(load_fixture):
+    """The generic Task SDDC Manager answers a PATCH or DELETE with (fixtures/task_in_progress.json)."""
+    return load_fixture("task_in_progress")
 
 
 @pytest.fixture(name="make_jwt", scope="session")
 def make_jwt_fixture():
+    """``make_jwt(exp=None, **claims)``: an unsigned JWT (tests/unit/helpers.py)."""
     return make_jwt
 
 

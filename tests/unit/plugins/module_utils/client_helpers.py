@@ -10,13 +10,13 @@ import requests
 from urllib3.connection import HTTPSConnection
 from urllib3.exceptions import MaxRetryError, NewConnectionError
 
+from helpers import BASE, TASK_ID
+
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._transport import RetryPolicy
 
-BASE = "https://sddc.example.com:443"
 TOKENS = BASE + "/v1/tokens"
 REFRESH = BASE + "/v1/tokens/access-token/refresh"
 REVOKE = BASE + "/v1/tokens/refresh-token"
-TASK_ID = "1f6a3c2e-0b7d-4e1a-9c3f-5d2e8a4b6c01"
 TASK = BASE + "/v1/credentials/tasks/" + TASK_ID
 TASKS = BASE + "/v1/credentials/tasks"
 SEED = 20261127

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from client_helpers import policy
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerClient
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import RetryPolicy, SddcManagerClient
 
 BASE = "https://sddc.example.com:443"
 
@@ -20,6 +22,13 @@ def fake_time_fixture(make_fake_time):
 def secrets_fixture():
     """What the client gave ``on_secret``, in order."""
     return []
+
+
+@pytest.fixture(name="client")
+def client_fixture(fake_time):
+    """The client of the _tasks tests: a given token, two attempts a request."""
+    return SddcManagerClient("sddc.example.com", access_token="AT", sleep=fake_time.sleep, clock=fake_time.clock,
+                             retry_policy=RetryPolicy(attempts=2, rng=random.Random(1)))
 
 
 @pytest.fixture(name="make_client")

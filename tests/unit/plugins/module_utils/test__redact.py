@@ -10,19 +10,11 @@ import string
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from helpers import keys_of
+
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import is_secret_key, redact, secrets_in
 
 PLANTED = {"PLANTED-old-9f3a", "PLANTED-new-9f3a", "PLANTED-old-b7c1", "PLANTED-new-b7c1"}
-
-
-def all_keys(data):
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield key
-            yield from all_keys(value)
-    elif isinstance(data, list):
-        for item in data:
-            yield from all_keys(item)
 
 
 def test_credentials_task_is_snake_case_without_passwords(load_fixture):
@@ -35,7 +27,7 @@ def test_credentials_task_is_snake_case_without_passwords(load_fixture):
     text = json.dumps(clean)
     for secret in PLANTED:
         assert secret not in text
-    keys = set(all_keys(clean))
+    keys = set(keys_of(clean))
     assert not {"old_password", "new_password", "oldPassword", "newPassword"} & keys
     assert all(key == key.lower() for key in keys), keys
     assert clean["completion_timestamp"] == "2026-11-27T10:04:12.000Z"
@@ -191,7 +183,7 @@ def test_redact_is_idempotent(data):
 
 import types  # noqa: E402
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _tasks  # noqa: E402
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _verdict  # noqa: E402
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule  # noqa: E402
 
 task_secrets = st.builds("SECRET-{}-{}".format, st.integers(0, 10 ** 9), st.text(alphabet=LOWER, min_size=4, max_size=8))
@@ -272,7 +264,7 @@ def test_task_objects_lose_every_password_and_keep_the_rest(task):
     # every value under a secret key is collected, whatever its depth
     assert found == secrets_in(task)
     assert found >= {s["newPassword"] for s in task["subTasks"]}
-    assert not {"old_password", "new_password", "password", "current_password"} & set(all_keys(clean))
+    assert not {"old_password", "new_password", "password", "current_password"} & set(keys_of(clean))
     assert clean == expected_of_task(task)
     # a password is left only where the server echoed it in free text; it is among those collected
     assert secret_values_of(clean) <= found
@@ -291,7 +283,7 @@ def expected_of_task(data):
 @settings(max_examples=100, deadline=None)
 @given(task=credentials_tasks())
 def test_failure_report_of_any_task_holds_no_password(task):
-    report = _tasks.failure_report(task)
+    report = _verdict.failure_report(task)
     found = set()
     clean = redact(report, found)
     for entry in clean:
@@ -305,8 +297,8 @@ def test_failure_report_of_any_task_holds_no_password(task):
 def _describe_and_return(module):
     task = module.params["payload"]
     described = module.describe_task(task)
-    module.exit_json(changed=False, task=described, failed_subtasks=module.redact(_tasks.failure_report(task)),
-                     lines=_tasks.describe_failures(_tasks.failure_report(task)))
+    module.exit_json(changed=False, task=described, failed_subtasks=module.redact(_verdict.failure_report(task)),
+                     lines=_verdict.describe_failures(_verdict.failure_report(task)))
 
 
 @settings(max_examples=100, deadline=None)

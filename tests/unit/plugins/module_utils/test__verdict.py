@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+import helpers
+from helpers import sub_task
+
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._verdict import (
     ATTENTION,
@@ -41,10 +44,9 @@ VERDICTS = [
 ]
 
 
-def task(status, completed="2026-11-27T10:20:00.000Z", **extra):
-    out = {"id": "t-1", "status": status, "completionTimestamp": completed, "subTasks": [], "errors": []}
-    out.update(extra)
-    return out
+def task(status, completed="2026-11-27T10:20:00.000Z", sub_tasks=(), errors=()):
+    return helpers.task("t-1", status, operation=None, sub_tasks=sub_tasks, errors=errors,
+                        completionTimestamp=completed)
 
 
 @pytest.mark.parametrize("status, state, reason", VERDICTS)
@@ -101,11 +103,8 @@ def test_every_task_status_of_the_spec_is_in_the_table():
 # --- failure report ---------------------------------------------------------------------------------------
 
 def sub(name, status, errors=(), dependent=(), **extra):
-    out = {"id": name, "name": name, "resourceName": "esxi-1.example.com", "entityType": "ESXI", "username": "root",
-           "credentialType": "SSH", "status": status, "errors": list(errors), "dependentSubTasks": list(dependent),
-           "oldPassword": "OLD-PW", "newPassword": "NEW-PW"}
-    out.update(extra)
-    return out
+    return sub_task("esxi-1.example.com", status, name=name, old_password="OLD-PW", new_password="NEW-PW",
+                    errors=list(errors), id=name, dependentSubTasks=list(dependent), **extra)
 
 
 ERROR = {"errorCode": "SSH_AUTH", "message": "Cannot log in over SSH", "remediationMessage": "Reset root",
@@ -118,20 +117,20 @@ NOTIFIED = {"errorCode": "VSP_DOWN", "message": "VSP did not answer", "notificat
 
 def test_failures_under_dependent_sub_tasks_are_reported():
     child = sub("child", "FAILED", [ERROR], resourceName="esxi-2.example.com")
-    found = verdict(task("FAILED", subTasks=[sub("parent", "SUCCESSFUL", dependent=[child])]))
+    found = verdict(task("FAILED", sub_tasks=[sub("parent", "SUCCESSFUL", dependent=[child])]))
     assert [(e["subtask"], e["resource_name"], e["error_code"]) for e in found.report] == [
         ("child", "esxi-2.example.com", "SSH_AUTH")]
 
 
 def test_sub_tasks_that_never_ran_add_nothing_but_their_errors_count():
-    report = failure_report(task("FAILED", subTasks=[
+    report = failure_report(task("FAILED", sub_tasks=[
         sub("a", "FAILED", [ERROR]), sub("b", "CANCELLED"), sub("c", "SKIPPED"), sub("d", "SUCCESSFUL"),
         sub("e", "NOT_APPLICABLE"), sub("f", "USER_CANCELLED", [dict(ERROR, errorCode="X")])]))
     assert [e["subtask"] for e in report] == ["a", "f"]
 
 
 def test_a_failed_task_without_any_error_still_says_it_failed():
-    report = failure_report(task("FAILED", subTasks=[sub("a", "SUCCESSFUL")]))
+    report = failure_report(task("FAILED", sub_tasks=[sub("a", "SUCCESSFUL")]))
     assert len(report) == 1 and "no error" in report[0]["message"] and "FAILED" in report[0]["message"]
 
 
@@ -141,12 +140,12 @@ def test_task_level_errors_are_reported_when_no_sub_task_has_one():
 
 
 def test_no_report_for_success_or_running():
-    assert failure_report(task("SUCCESSFUL", subTasks=[sub("a", "FAILED", [ERROR])])) == []
-    assert failure_report(task("IN_PROGRESS", subTasks=[sub("a", "FAILED", [ERROR])])) == []
+    assert failure_report(task("SUCCESSFUL", sub_tasks=[sub("a", "FAILED", [ERROR])])) == []
+    assert failure_report(task("IN_PROGRESS", sub_tasks=[sub("a", "FAILED", [ERROR])])) == []
 
 
 def test_9_1_notifications_become_remediation_steps_with_their_links():
-    entry = failure_report(task("FAILED", subTasks=[sub("a", "FAILED", [NOTIFIED])]))[0]
+    entry = failure_report(task("FAILED", sub_tasks=[sub("a", "FAILED", [NOTIFIED])]))[0]
     assert entry["notifications"] == [{
         "severity": "ERROR", "message": "VSP unreachable", "impact_message": "Passwords of VSP accounts not changed",
         "remediations": [{"message": "Start the VSP service", "link": "https://kb.example.com/1"},
@@ -159,21 +158,21 @@ def test_9_1_notifications_become_remediation_steps_with_their_links():
 
 
 def test_a_remediation_message_and_url_of_older_releases():
-    entry = failure_report(task("FAILED", subTasks=[
+    entry = failure_report(task("FAILED", sub_tasks=[
         sub("a", "FAILED", [dict(ERROR, remediationUrl="https://docs.example.com/x")])]))[0]
     assert entry["notifications"] == [] and entry["remediation"] == "Reset root"
     assert first_remediation(entry) == "Reset root (https://docs.example.com/x)"
 
 
 def test_the_report_never_carries_a_password():
-    found = verdict(task("FAILED", subTasks=[sub("a", "FAILED", [ERROR])]))
+    found = verdict(task("FAILED", sub_tasks=[sub("a", "FAILED", [ERROR])]))
     assert "PW" not in json.dumps(found.report) and "PW" not in found.message
 
 
 # --- fingerprint: telling a retried run from the one before it --------------------------------------------
 
 def test_fingerprint_tells_runs_apart_by_any_visible_change():
-    before = task("FAILED", subTasks=[sub("a", "FAILED", [ERROR], completionTimestamp="T1")])
+    before = task("FAILED", sub_tasks=[sub("a", "FAILED", [ERROR], completionTimestamp="T1")])
     assert fingerprint(before) == fingerprint(json.loads(json.dumps(before)))
     assert fingerprint(before) == fingerprint(dict(before, status="Failed"))  # generic view spelling
     assert fingerprint(before) != fingerprint(dict(before, completionTimestamp="2026-11-27T11:00:00.000Z"))

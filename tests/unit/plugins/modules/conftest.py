@@ -8,6 +8,10 @@ import os
 
 import pytest
 
+from helpers import NEW_PASSWORD, OLD_PASSWORD, keys_of
+from task_retry_helpers import RESOURCE_CREDENTIALS, TASK
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _tasks, _waiter
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter
 
 
@@ -20,6 +24,15 @@ def clean_environment(monkeypatch):
             monkeypatch.delenv(name, raising=False)
 
 
+@pytest.fixture(name="rotate_server")
+def rotate_server_fixture(rsps, failed_task, accepted, load_fixture):
+    """A FAILED ROTATE task that SDDC Manager accepts to retry (the credentials_task_retry tests)."""
+    rsps.get(TASK, json=failed_task)
+    rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
+    rsps.patch(TASK, status=202, json=accepted)
+    return rsps
+
+
 @pytest.fixture(name="fake_time")
 def fake_time_fixture(make_fake_time):
     return make_fake_time(start=1_000.0)
@@ -27,29 +40,22 @@ def fake_time_fixture(make_fake_time):
 
 @pytest.fixture(name="fake_waiter")
 def fake_waiter_fixture(fake_time, monkeypatch):
-    """``fake_waiter(module)``: the module's Waiter runs on the fake clock, so waits take no time."""
+    """``fake_waiter(module)``: every Waiter, and the time of every write, run on the fake clock, so waits take
+    no time. (``module`` is kept for the callers' readability: every module waits through ``_batch``.)"""
 
-    def install(module):
-        monkeypatch.setattr(module, "Waiter", functools.partial(Waiter, clock=fake_time.clock,
-                                                                sleeper=fake_time.sleep))
+    def install(module=None):
+        del module
+        monkeypatch.setattr(_waiter, "Waiter", functools.partial(Waiter, clock=fake_time.clock,
+                                                                 sleeper=fake_time.sleep, wall_clock=fake_time.clock))
+        monkeypatch.setattr(_tasks, "_wall_clock", fake_time.clock)
         return fake_time
 
     return install
 
 
-PLANTED = ("PLANTED-old-9f3a", "PLANTED-new-9f3a", "PLANTED-old-b7c1", "PLANTED-new-b7c1", "PLANTED-rc-9f3a",
+PLANTED = (OLD_PASSWORD, NEW_PASSWORD, "PLANTED-old-b7c1", "PLANTED-new-b7c1", "PLANTED-rc-9f3a",
            "PLANTED-rc-b7c1")
 _SECRET_KEYS = {"password", "oldpassword", "newpassword", "accesstoken", "refreshtoken", "token"}
-
-
-def _keys(data):
-    if isinstance(data, dict):
-        for key, value in data.items():
-            yield key
-            yield from _keys(value)
-    elif isinstance(data, list):
-        for item in data:
-            yield from _keys(item)
 
 
 def assert_clean(returned, extra_secrets=()):
@@ -57,7 +63,7 @@ def assert_clean(returned, extra_secrets=()):
     text = json.dumps(returned)
     for secret in PLANTED + tuple(extra_secrets):
         assert secret not in text, "%s leaked into %s" % (secret, text)
-    for key in _keys(returned):
+    for key in keys_of(returned):
         folded = key.replace("_", "").lower()
         assert folded not in _SECRET_KEYS, "secret key %r returned" % key
         assert key == key.lower(), "key %r is not snake_case" % key

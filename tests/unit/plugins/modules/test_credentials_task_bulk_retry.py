@@ -7,6 +7,9 @@ import json
 import pytest
 from requests.exceptions import ConnectionError as RequestsConnectionError
 
+import helpers
+from helpers import methods, patches, sub_task
+
 from ansible_collections.vcf.sddc_manager.plugins.modules import credentials_task_bulk_retry
 
 BASE = "https://sddc.example.com:443"
@@ -15,10 +18,8 @@ CONN = {"hostname": "sddc.example.com", "access_token": "AT-bulk-7c2e"}
 
 
 def task(task_id, status, task_type="ROTATE", resource="esxi-01.example.com", completed="2026-11-20T10:00:00.000Z"):
-    return {"id": task_id, "type": task_type, "status": status, "completionTimestamp": completed,
-            "subTasks": [{"name": "Rotate root", "status": status, "resourceName": resource, "entityType": "ESXI",
-                          "username": "root", "credentialType": "SSH", "oldPassword": "PLANTED-old-9f3a",
-                          "newPassword": "PLANTED-new-9f3a"}]}
+    return helpers.task(task_id, status, operation=task_type, completed=completed,
+                        sub_tasks=[sub_task(resource, status)])
 
 
 def resource_credentials(resource="esxi-01.example.com"):
@@ -36,10 +37,6 @@ def clock_fixture(fake_waiter):
     return fake_waiter(credentials_task_bulk_retry)
 
 
-def methods(rsps):
-    return [(c.request.method, c.request.url.replace(BASE, "")) for c in rsps.calls]
-
-
 def test_discover_retries_failed_tasks_of_the_type_and_skips_the_rest(run_module, rsps, assert_clean):
     rsps.get(TASKS, json={"elements": [task("a", "FAILED"), task("b", "SUCCESSFUL"),
                                        task("c", "FAILED", resource="vc-01.example.com"),
@@ -50,10 +47,10 @@ def test_discover_retries_failed_tasks_of_the_type_and_skips_the_rest(run_module
                                                                   resource_names=["esxi-01.example.com"]))
     assert not failed, result
     assert result["changed"] is True
-    assert result["retried"] == ["a"]
+    assert result["retried_ids"] == ["a"]
     # d is running and touches the resource too: watched, not retried (and not waited for without wait)
     assert result["skipped_ids"] == [] and result["watched_ids"] == ["d"]
-    patch = [c for c in rsps.calls if c.request.method == "PATCH"][0]
+    patch = patches(rsps)[0]
     assert json.loads(patch.request.body) == {"operationType": "ROTATE", "elements": [
         {"resourceType": "ESXI", "resourceName": "esxi-01.example.com",
          "credentials": [{"username": "root", "credentialType": "SSH", "accountType": "USER"}]}]}
@@ -66,10 +63,10 @@ def test_named_tasks_already_running_are_watched_and_done_ones_skipped_without_a
     result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "b", "c"]))
     assert not failed, result
     assert result["changed"] is False
-    assert result["retried"] == [] and result["skipped_ids"] == ["a"] and sorted(result["watched_ids"]) == ["b", "c"]
+    assert result["retried_ids"] == [] and result["skipped_ids"] == ["a"] and sorted(result["watched_ids"]) == ["b", "c"]
     assert sorted((r["task_id"], r["action"]) for r in result["results"]) == [
         ("a", "skipped"), ("b", "watched"), ("c", "watched")]
-    assert [m for m, _url in methods(rsps)] == ["GET"]
+    assert methods(rsps) == ["GET"]
 
 
 def test_with_wait_running_tasks_are_waited_for_and_their_real_end_reported(run_module, rsps, clock):
@@ -83,7 +80,7 @@ def test_with_wait_running_tasks_are_waited_for_and_their_real_end_reported(run_
     assert result["changed"] is False
     assert (result["succeeded_ids"], result["failed_ids"]) == (["c"], ["b"])
     assert "INCONSISTENT" in result["msg"] and "REMEDIATE" in result["msg"]
-    assert [m for m, _url in methods(rsps)] == ["GET", "GET", "GET"]
+    assert methods(rsps) == ["GET", "GET", "GET"]
 
 
 def test_check_mode_names_what_would_be_retried_and_writes_nothing(run_module, rsps):
@@ -92,9 +89,9 @@ def test_check_mode_names_what_would_be_retried_and_writes_nothing(run_module, r
     result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a"]), check_mode=True, diff=True)
     assert not failed, result
     assert result["changed"] is True
-    assert result["retried"] == [] and result["would_retry"] == ["a"]
+    assert result["retried_ids"] == [] and result["would_retry_ids"] == ["a"]
     assert result["diff"] == {"before": {"a": "FAILED"}, "after": {"a": "IN_PROGRESS"}}
-    assert "PATCH" not in [m for m, _url in methods(rsps)]
+    assert "PATCH" not in methods(rsps)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -120,7 +117,7 @@ def test_a_task_that_cannot_be_retried_does_not_stop_the_others(run_module, rsps
     rsps.patch(TASKS + "/a", status=202, json=accepted("a"))
     result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "u", "x"]))
     assert failed
-    assert result["retried"] == ["a"]
+    assert result["retried_ids"] == ["a"]
     assert sorted(e["task_id"] for e in result["errors"]) == ["u", "x"]
     assert "give operation_type and elements" in result["msg"] and "cancelled by a user" in result["msg"]
 
@@ -135,7 +132,7 @@ def test_a_lost_server_after_some_retries_reports_them_as_changed(run_module, rs
     result, failed = run_module(credentials_task_bulk_retry, dict(CONN, task_ids=["a", "b"], concurrency=1))
     assert failed
     assert result["changed"] is True
-    assert result["retried"] == ["a"]
+    assert result["retried_ids"] == ["a"]
     assert "Could not reach SDDC Manager" in result["msg"]
 
 

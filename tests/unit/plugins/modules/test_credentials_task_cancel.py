@@ -7,6 +7,8 @@ import json
 import pytest
 import requests
 
+from helpers import methods
+
 from ansible_collections.vcf.sddc_manager.plugins.modules import credentials_task_cancel
 
 BASE = "https://sddc.example.com:443"
@@ -14,15 +16,6 @@ TASK_ID = "1f6a3c2e-0b7d-4e1a-9c3f-5d2e8a4b6c01"
 TASK = BASE + "/v1/credentials/tasks/" + TASK_ID
 CONN = {"hostname": "sddc.example.com", "access_token": "AT-cancel-7f01"}
 ARGS = dict(CONN, task_id=TASK_ID)
-
-
-def methods(rsps):
-    return [c.request.method for c in rsps.calls]
-
-
-@pytest.fixture(name="failed_task")
-def failed_task_fixture(load_fixture):
-    return load_fixture("credentials_task_failed_rotate")
 
 
 @pytest.fixture(name="cancelled_answer")

@@ -7,6 +7,9 @@ import json
 import pytest
 from responses import matchers
 
+import helpers
+from helpers import methods, sub_task
+
 from ansible_collections.vcf.sddc_manager.plugins.modules import credentials_task_info
 
 BASE = "https://sddc.example.com:443"
@@ -16,11 +19,9 @@ CONN = {"hostname": "sddc.example.com", "access_token": "AT-info-31c7"}
 
 
 def task(task_id, status, *resources, operation="ROTATE"):
-    return {"id": task_id, "name": "op", "type": operation, "status": status,
-            "creationTimestamp": "2026-11-27T10:00:00.000Z",
-            "subTasks": [{"name": "s", "status": status, "resourceName": name, "entityType": kind,
-                          "username": "root", "oldPassword": "PLANTED-old-9f3a", "newPassword": "PLANTED-new-9f3a"}
-                         for name, kind in resources]}
+    return helpers.task(task_id, status, operation=operation, name="op", created="2026-11-27T10:00:00.000Z",
+                        sub_tasks=[sub_task(resource, status, kind=kind, name="s", credential_type=None)
+                                   for resource, kind in resources])
 
 
 @pytest.fixture(name="listing")
@@ -197,7 +198,7 @@ def test_login_with_username_and_password(run_module, rsps, listing):
     result, failed = run_module(credentials_task_info, {"hostname": "sddc.example.com", "username": "admin@local",
                                                         "password": "Pa55-e4c9"})
     assert not failed, result
-    assert [c.request.method for c in rsps.calls] == ["POST", "GET"]
+    assert methods(rsps) == ["POST", "GET"]
     assert json.loads(rsps.calls[0].request.body) == {"username": "admin@local", "password": "Pa55-e4c9"}
     assert rsps.calls[1].request.headers["Authorization"] == "Bearer AT-login-e4c9"
     text = json.dumps(result)
@@ -219,7 +220,7 @@ def test_expired_access_token_is_refreshed(run_module, rsps):
     rsps.get(TASKS, json={"elements": []})
     result, failed = run_module(credentials_task_info, dict(CONN, refresh_token="RT-6d1f"))
     assert not failed, result
-    assert [c.request.method for c in rsps.calls] == ["GET", "PATCH", "GET"]
+    assert methods(rsps) == ["GET", "PATCH", "GET"]
     assert rsps.calls[1].request.body == '"RT-6d1f"'
     assert "AT-new-6d1f" not in json.dumps(result)
 

@@ -1,23 +1,19 @@
-"""credentials_task_retry: validation before any request, check mode, diff, idempotence, lost answers, waiting."""
+"""credentials_task_retry: validation before any request, check mode, diff, idempotence, lost answers.
+(Waiting for the retried task: test_credentials_task_retry_wait.py.)"""
 
 from __future__ import annotations
 
-import copy
 import json
 
 import pytest
 import requests
 
+from helpers import TASK_ID, methods, patches
+from task_retry_helpers import CONN, RESOURCE_CREDENTIALS, TASK, args, as_task
+
 from ansible_collections.vcf.sddc_manager.plugins.modules import credentials_task_retry
 
-BASE = "https://sddc.example.com:443"
-TASK_ID = "1f6a3c2e-0b7d-4e1a-9c3f-5d2e8a4b6c01"
-TASK = BASE + "/v1/credentials/tasks/" + TASK_ID
-RESOURCE_CREDENTIALS = TASK + "/resource-credentials"
-CONN = {"hostname": "sddc.example.com", "access_token": "AT-retry-2b8e"}
 NEW_PASSWORD = "N3w-Pa55-c0de"
-OLD = "2026-11-27T10:04:12.000Z"
-NEW = "2026-11-27T10:30:00.000Z"
 
 
 def esxi(password=None, **extra):
@@ -27,50 +23,6 @@ def esxi(password=None, **extra):
     element = {"resource_name": "esxi-01.example.com", "resource_type": "ESXI", "credentials": [credential]}
     element.update(extra)
     return element
-
-
-def args(**options):
-    return dict(CONN, task_id=TASK_ID, **options)
-
-
-def methods(rsps):
-    return [c.request.method for c in rsps.calls]
-
-
-def patches(rsps):
-    return [c for c in rsps.calls if c.request.method == "PATCH"]
-
-
-@pytest.fixture(name="failed_task")
-def failed_task_fixture(load_fixture):
-    return load_fixture("credentials_task_failed_rotate")
-
-
-@pytest.fixture(name="accepted")
-def accepted_fixture(load_fixture):
-    return load_fixture("task_in_progress")
-
-
-@pytest.fixture(name="rotate_server")
-def rotate_server_fixture(rsps, failed_task, accepted, load_fixture):
-    """A FAILED ROTATE task that SDDC Manager accepts to retry."""
-    rsps.get(TASK, json=failed_task)
-    rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
-    rsps.patch(TASK, status=202, json=accepted)
-    return rsps
-
-
-def as_task(failed_task, status, completed=None, sub_status=None):
-    out = copy.deepcopy(failed_task)
-    out["status"] = status
-    if completed is None:
-        out.pop("completionTimestamp", None)
-    else:
-        out["completionTimestamp"] = completed
-    if sub_status:
-        for sub in out["subTasks"]:
-            sub["status"] = sub_status
-    return out
 
 
 # --- validation -------------------------------------------------------------------------------------
@@ -323,129 +275,3 @@ def test_refused_retry_is_reported_with_the_api_error(run_module, rsps, failed_t
     assert result["status_code"] == 400
     assert result["error"]["error_code"] == "CREDENTIAL_TASK_NOT_RETRYABLE"
     assert result["task_id"] == TASK_ID
-
-
-# --- waiting ----------------------------------------------------------------------------------------
-
-def test_wait_until_success(run_module, rotate_server, failed_task, fake_waiter):
-    clock = fake_waiter(credentials_task_retry)
-    # a read may still show the old failure before the new run is visible
-    rotate_server.get(TASK, json=failed_task)
-    rotate_server.get(TASK, json=as_task(failed_task, "IN_PROGRESS", sub_status="IN_PROGRESS"))
-    rotate_server.get(TASK, json=as_task(failed_task, "SUCCESSFUL", NEW, sub_status="SUCCESSFUL"))
-    result, failed = run_module(credentials_task_retry, args(wait=True))
-    assert not failed, result
-    assert len(patches(rotate_server)) == 1
-    assert methods(rotate_server) == ["GET", "GET", "PATCH", "GET", "GET", "GET"]
-    assert clock.sleeps == [10, 10]
-    assert result["elapsed"] == 20.0
-    assert result["status"] == "SUCCESSFUL"
-    assert result["msg"] == "Task %s was retried and ended SUCCESSFUL." % TASK_ID
-    assert "failed_subtasks" not in result
-    assert "PLANTED" not in json.dumps(result)
-
-
-def test_wait_and_it_failed_again(run_module, rotate_server, failed_task, fake_waiter, assert_clean):
-    fake_waiter(credentials_task_retry)
-    again = as_task(failed_task, "FAILED", NEW)
-    again["subTasks"][0]["errors"][0]["message"] = "Host esxi-01.example.com is not reachable."
-    rotate_server.get(TASK, json=again)
-    result, failed = run_module(credentials_task_retry, args(wait=True, wait_sleep=5))
-    assert failed
-    assert result["status"] == "FAILED"
-    assert result["retried"] is True and result["changed"] is True
-    assert result["msg"].startswith("Task %s was retried and failed again: " % TASK_ID)
-    assert "ESXI esxi-01.example.com" in result["msg"]
-    assert "Host esxi-01.example.com is not reachable." in result["msg"]
-    assert "Remediation: Check that the host is reachable over SSH and retry." in result["msg"]
-    assert result["failed_subtasks"] == [{
-        "task_id": TASK_ID, "resource_name": "esxi-01.example.com", "resource_type": "ESXI", "username": "root",
-        "credential_type": "SSH", "subtask": "Rotate root on esxi-01", "status": "FAILED",
-        "error_code": "ESXI_PASSWORD_UPDATE_FAILED", "message": "Host esxi-01.example.com is not reachable.",
-        "remediation": "Check that the host is reachable over SSH and retry.", "remediation_links": [],
-        "notifications": [], "reference_token": "REF-7Q2X9A"}]
-    assert_clean(result["task"])
-    assert "PLANTED" not in json.dumps(result)
-
-
-def test_wait_that_fails_after_the_retry_still_reports_the_retry(run_module, rotate_server, fake_waiter):
-    """The PATCH was accepted, then the wait could not go on (the token was refused and cannot be renewed):
-    the result must say changed/retried, or the play would report a retry that happened as not done."""
-    fake_waiter(credentials_task_retry)
-    rotate_server.get(TASK, status=401, json={"message": "Token expired."})
-    result, failed = run_module(credentials_task_retry, args(wait=True))
-    assert failed
-    assert result["changed"] is True and result["retried"] is True
-    assert result["msg"].startswith("Task %s was retried, but waiting for it to end failed: " % TASK_ID)
-    assert "cannot be renewed" in result["msg"]
-    assert result["status"] == "IN_PROGRESS" and result["status_code"] == 401
-    assert len(patches(rotate_server)) == 1
-
-
-def test_wait_and_failed_again_without_failing(run_module, rotate_server, failed_task, fake_waiter):
-    fake_waiter(credentials_task_retry)
-    rotate_server.get(TASK, json=as_task(failed_task, "FAILED", NEW))
-    result, failed = run_module(credentials_task_retry, args(wait=True, fail_on_failure=False))
-    assert not failed, result
-    assert result["msg"].startswith("Task %s was retried and failed again: ESXI esxi-01.example.com" % TASK_ID)
-    assert len(result["failed_subtasks"]) == 1
-
-
-def test_wait_times_out(run_module, rotate_server, failed_task, fake_waiter):
-    clock = fake_waiter(credentials_task_retry)
-    rotate_server.get(TASK, json=as_task(failed_task, "IN_PROGRESS"))
-    result, failed = run_module(credentials_task_retry, args(wait=True, wait_timeout=25, wait_sleep=10))
-    assert failed
-    assert result["msg"] == "Task %s was retried but was still IN_PROGRESS after wait_timeout (25 s)." % TASK_ID
-    assert clock.sleeps == [10, 10, 5]
-    assert result["elapsed"] == 25.0
-    assert result["retried"] is True
-    assert len(patches(rotate_server)) == 1
-
-
-def test_no_wait_in_check_mode(run_module, rotate_server, fake_waiter):
-    clock = fake_waiter(credentials_task_retry)
-    result, failed = run_module(credentials_task_retry, args(wait=True), check_mode=True)
-    assert not failed
-    assert clock.sleeps == []
-    assert "elapsed" not in result
-    assert patches(rotate_server) == []
-
-
-def test_no_wait_when_nothing_was_retried_and_the_task_already_succeeded(run_module, rsps, failed_task, fake_waiter):
-    clock = fake_waiter(credentials_task_retry)
-    rsps.get(TASK, json=as_task(failed_task, "SUCCESSFUL", NEW, sub_status="SUCCESSFUL"))
-    result, failed = run_module(credentials_task_retry, args(wait=True))
-    assert not failed
-    assert (result["changed"], clock.sleeps, methods(rsps)) == (False, [], ["GET"])
-    assert "elapsed" not in result
-
-
-@pytest.mark.parametrize("end, fails", [("SUCCESSFUL", False), ("FAILED", True), ("INCONSISTENT", True)])
-def test_wait_on_a_task_already_running_reports_how_it_ends(run_module, rsps, failed_task, fake_waiter, end, fails):
-    """The rerun after a wait that timed out: no retry is sent, but the task is followed to its end."""
-    clock = fake_waiter(credentials_task_retry)
-    rsps.get(TASK, json=as_task(failed_task, "IN_PROGRESS", sub_status="IN_PROGRESS"))
-    rsps.get(TASK, json=as_task(failed_task, "IN_PROGRESS", sub_status="IN_PROGRESS"))
-    rsps.get(TASK, json=as_task(failed_task, end, NEW, sub_status=end))
-    result, failed = run_module(credentials_task_retry, args(wait=True))
-    assert failed is fails, result
-    assert (result["changed"], result["retried"], result["status"]) == (False, False, end)
-    assert result["msg"].startswith("Task %s was already IN_PROGRESS when this run started and " % TASK_ID)
-    assert clock.sleeps == [10] and "PATCH" not in methods(rsps)
-
-
-@pytest.mark.parametrize("fail_on_failure", [True, False])
-@pytest.mark.parametrize("end, reason", [
-    ("INCONSISTENT", "REMEDIATE"), ("USER_CANCELLED", "cancelled"), ("SKIPPED", "skipped"), ("TIMED_OUT", "timed out"),
-    ("ROLLED_BACK", "does not know"),
-])
-def test_a_retry_that_ends_in_anything_but_success_fails(run_module, rotate_server, failed_task, fake_waiter, end,
-                                                         reason, fail_on_failure):
-    fake_waiter(credentials_task_retry)
-    rotate_server.get(TASK, json=as_task(failed_task, end, NEW, sub_status="SUCCESSFUL"))
-    result, failed = run_module(credentials_task_retry, args(wait=True, fail_on_failure=fail_on_failure))
-    assert failed is fail_on_failure, result
-    assert result["changed"] is True and result["retried"] is True
-    assert reason in result["msg"] and result["task"]["verdict"] in ("attention", "unknown")
-    assert result["failed_subtasks"]

@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+import helpers
+from helpers import sub_task
+
 from ansible_collections.vcf.sddc_manager.plugins.modules import credentials_task_wait
 
 BASE = "https://sddc.example.com:443"
@@ -14,13 +17,9 @@ CONN = {"hostname": "sddc.example.com", "access_token": "AT-wait-5a9d"}
 
 
 def task(task_id, status, *, error=None, resource="esxi-01.example.com"):
-    sub = {"name": "Rotate root", "status": status, "resourceName": resource, "entityType": "ESXI",
-           "username": "root", "credentialType": "SSH", "oldPassword": "PLANTED-old-9f3a",
-           "newPassword": "PLANTED-new-9f3a"}
-    if error:
-        sub["errors"] = [{"errorCode": "E_" + task_id.upper(), "message": error,
-                          "remediationMessage": "Fix %s." % resource, "referenceToken": "REF-" + task_id}]
-    return {"id": task_id, "type": "ROTATE", "status": status, "subTasks": [sub]}
+    errors = [{"errorCode": "E_" + task_id.upper(), "message": error, "remediationMessage": "Fix %s." % resource,
+               "referenceToken": "REF-" + task_id}] if error else None
+    return helpers.task(task_id, status, sub_tasks=[sub_task(resource, status, errors=errors)])
 
 
 @pytest.fixture(name="clock")
@@ -242,8 +241,8 @@ def failed_before(task_id, completion=OLD_END):
 
 def after_retry(*entries, seconds_ago=2, state=True):
     """A credentials_task_bulk_retry result: ``entries`` are ``(task_id, action, the task before the retry)``."""
-    from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import iso_utc
     from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
+    from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import iso_utc
 
     results = []
     for task_id, action, before in entries:
@@ -257,11 +256,20 @@ def after_retry(*entries, seconds_ago=2, state=True):
 
 
 @pytest.fixture(name="wall")
-def wall_fixture(monkeypatch):
-    """The module's wall clock (the one retried_at is on) at NOW."""
+def wall_fixture(monkeypatch, clock):
+    """The wall clock (the one retried_at is on): NOW when the module starts, then moving with the fake clock."""
+    import functools
     import types
 
-    monkeypatch.setattr(credentials_task_wait, "time", types.SimpleNamespace(time=lambda: NOW))
+    from ansible_collections.vcf.sddc_manager.plugins.module_utils import _waiter
+
+    start = clock.now
+
+    def wall():
+        return NOW + clock.now - start
+
+    monkeypatch.setattr(credentials_task_wait, "time", types.SimpleNamespace(time=wall))
+    monkeypatch.setattr(_waiter, "Waiter", functools.partial(_waiter.Waiter, wall_clock=wall))
     return NOW
 
 
@@ -286,9 +294,8 @@ def test_after_retry_a_stale_read_is_not_the_end(run_module, rsps, clock, wall, 
 
 
 def test_the_settle_time_goes_on_from_the_retry_not_from_this_run(run_module, rsps, clock, wall):
-    """retried_at 25 s ago, in whole seconds cut down (so 24 to 25 s ago): a read like the state before the retry,
-    without any completion time, is held back until 30 s after the latest the retry can have been - 6 s more, not
-    30 s."""
+    """retried_at 25 s ago: a read like the state before the retry, without any completion time, is held back until
+    30 s after the retry - 6 s more, not 30 s."""
     rsps.get(TASKS + "/a", json=failed_before("a", completion=None))
     result, failed = run_module(credentials_task_wait, dict(
         CONN, task_ids=["a"], wait_sleep=2,
@@ -351,15 +358,14 @@ def test_after_retry_with_a_list_read_and_a_watched_task(run_module, rsps, clock
 
 
 def test_the_rule_is_the_waiters_own():
-    """One rule: the baselines are the Waiter's fingerprints of the state before the retry, the settle time its
-    SETTLE_SECONDS."""
+    """One rule: the baselines are the waiter's Baseline of the state before the retry, from the retry's time."""
     from ansible_collections.vcf.sddc_manager.plugins.module_utils import _waiter
 
     before = failed_before("a")
-    settle, baselines, problem = credentials_task_wait.after_retry_rule(
-        after_retry(("a", "retried", before), seconds_ago=0), ["a"], NOW)
-    assert baselines == {"a": _waiter.baseline_of(before)} and problem is None
-    assert settle == _waiter.SETTLE_SECONDS  # retried this second: all of it
-    assert credentials_task_wait.after_retry_rule(None, ["a"], NOW) == (_waiter.SETTLE_SECONDS, {}, None)
+    baselines, problem = credentials_task_wait.baselines_after_retry(
+        after_retry(("a", "retried", before), seconds_ago=7), ["a"], NOW)
+    assert problem is None and isinstance(baselines["a"], _waiter.Baseline) and baselines["a"].sent_at == NOW - 7
+    assert baselines["a"].is_stale(before) and not baselines["a"].is_stale(task("a", "IN_PROGRESS"))
+    assert credentials_task_wait.baselines_after_retry(None, ["a"], NOW) == ({}, None)
     # a task of another wait is not this one's business
-    assert credentials_task_wait.after_retry_rule(after_retry(("a", "retried", before)), ["z"], NOW)[1] == {}
+    assert credentials_task_wait.baselines_after_retry(after_retry(("a", "retried", before)), ["z"], NOW)[0] == {}

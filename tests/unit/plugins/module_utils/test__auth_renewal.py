@@ -1,4 +1,5 @@
-"""Tokens (_auth.py): login, refresh in either answer form, revoke, renewal before expiry and after a 401.
+"""Tokens (_auth.py): renewal after a 401, by a refresh in either answer form or a login; token requests
+retried like reads; the token each attempt carries.
 
 Every request goes to ``responses`` and time is a fake clock (see conftest.py), so every test is instant.
 """
@@ -11,90 +12,13 @@ import pytest
 import requests
 import responses
 
-from client_helpers import (
-    REFRESH,
-    REVOKE,
-    TASK,
-    TASK_ID,
-    TOKENS,
-    auth_header,
-    body_of,
-    connection_dropped,
-    token_pair,
-)
+from client_helpers import REFRESH, TASK, TASK_ID, TOKENS, auth_header, connection_dropped, token_pair
+from helpers import methods
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._auth import jwt_expiry
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._errors import SddcManagerError
 
 
-# --- login, bearer, renewal -------------------------------------------------------------------------
-
-@pytest.mark.parametrize("status", [200, 201])
-def test_login_accepts_200_and_201(rsps, make_client, status):
-    rsps.post(TOKENS, json=token_pair(), status=status)
-    client = make_client(username="admin@local", password="Pa55!")
-    assert client.login() == ("AT-login-1", "RT-login-1")
-    assert client.logins == 1
-    call = rsps.calls[0]
-    assert body_of(call) == {"username": "admin@local", "password": "Pa55!"}
-    assert call.request.headers["Content-Type"] == "application/json"
-    assert auth_header(call) is None
-
-
-def test_login_with_a_bare_refresh_token_string(rsps, make_client):
-    rsps.post(TOKENS, json={"accessToken": "AT", "refreshToken": "RT-bare"}, status=201)
-    assert make_client(username="u", password="p").login() == ("AT", "RT-bare")
-
-
-def test_login_answer_without_access_token_is_an_auth_error(rsps, make_client):
-    rsps.post(TOKENS, json={"refreshToken": {"id": "RT"}}, status=201)
-    with pytest.raises(SddcManagerError) as info:
-        make_client(username="u", password="p").login()
-    assert info.value.kind == "auth"
-    assert info.value.url == TOKENS
-
-
-def test_login_without_credentials_is_a_config_error(rsps, make_client):
-    with pytest.raises(SddcManagerError) as info:
-        make_client().get_credentials_task(TASK_ID)
-    assert info.value.kind == "config"
-    assert "username and password" in info.value.message
-    assert len(rsps.calls) == 0
-
-
-def test_login_refused(rsps, make_client):
-    rsps.post(TOKENS, json={"errorCode": "BAD_CREDENTIALS", "message": "Invalid username or password."}, status=401)
-    with pytest.raises(SddcManagerError) as info:
-        make_client(username="u", password="wrong").login()
-    assert info.value.kind == "auth"
-    assert info.value.status_code == 401
-    assert "Invalid username or password" in info.value.message
-    assert "check username and password (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD)" in info.value.message
-    assert len(rsps.calls) == 1
-
-
-def test_first_call_logs_in_then_sends_the_bearer_token(rsps, make_client):
-    rsps.post(TOKENS, json=token_pair(), status=201)
-    rsps.get(TASK, json={"id": TASK_ID, "status": "FAILED"})
-    client = make_client(username="u", password="p")
-    assert client.get_credentials_task(TASK_ID)["status"] == "FAILED"
-    assert [c.request.method for c in rsps.calls] == ["POST", "GET"]
-    get = rsps.calls[1].request
-    assert get.headers["Authorization"] == "Bearer AT-login-1"
-    assert get.headers["Accept"] == "application/json"
-    assert get.headers["User-Agent"].startswith("vcf.sddc_manager-ansible-collection/")
-    # the token is reused, no second login
-    client.get_credentials_task(TASK_ID)
-    assert [c.request.method for c in rsps.calls] == ["POST", "GET", "GET"]
-    assert client.logins == 1
-
-
-def test_given_access_token_is_used_without_login(rsps, make_client):
-    rsps.get(TASK, json={"id": TASK_ID})
-    make_client(access_token="AT-given").get_credentials_task(TASK_ID)
-    assert len(rsps.calls) == 1
-    assert auth_header(rsps.calls[0]) == "Bearer AT-given"
-
+# --- renewal after a 401 -----------------------------------------------------------------------------
 
 def test_401_refreshes_once_and_repeats_the_call(rsps, make_client):
     rsps.get(TASK, status=401, json={"errorCode": "UNAUTHORIZED", "message": "Token expired."})
@@ -102,8 +26,8 @@ def test_401_refreshes_once_and_repeats_the_call(rsps, make_client):
     rsps.get(TASK, json={"id": TASK_ID, "status": "FAILED"})
     client = make_client(access_token="AT-old", refresh_token="RT-1")
     assert client.get_credentials_task(TASK_ID)["id"] == TASK_ID
-    methods = [(c.request.method, c.request.url) for c in rsps.calls]
-    assert methods == [("GET", TASK), ("PATCH", REFRESH), ("GET", TASK)]
+    sent = [(c.request.method, c.request.url) for c in rsps.calls]
+    assert sent == [("GET", TASK), ("PATCH", REFRESH), ("GET", TASK)]
     refresh = rsps.calls[1].request
     # the body is the JSON string of the refresh token id
     assert refresh.body == '"RT-1"'
@@ -123,7 +47,7 @@ def test_401_on_a_write_is_renewed_and_the_write_sent_again(rsps, make_client):
     client = make_client(access_token="AT-1", refresh_token="RT")
     assert client.retry_credentials_task(TASK_ID, {"operationType": "ROTATE", "elements": []})["status"] == \
         "In Progress"
-    assert [c.request.method for c in rsps.calls] == ["PATCH", "PATCH", "PATCH"]
+    assert methods(rsps) == ["PATCH", "PATCH", "PATCH"]
 
 
 @pytest.mark.parametrize("refusal", [400, 401, 404])
@@ -134,7 +58,7 @@ def test_refused_refresh_falls_back_to_login(rsps, make_client, refusal):
     rsps.get(TASK, json={"id": TASK_ID})
     client = make_client(username="u", password="p", access_token="AT-old", refresh_token="RT-old")
     client.get_credentials_task(TASK_ID)
-    assert [c.request.method for c in rsps.calls] == ["GET", "PATCH", "POST", "GET"]
+    assert methods(rsps) == ["GET", "PATCH", "POST", "GET"]
     assert auth_header(rsps.calls[3]) == "Bearer AT-new"
     assert (client.refresh_token, client.logins, client.refreshes) == ("RT-new", 1, 0)
 
@@ -144,7 +68,7 @@ def test_401_without_refresh_token_logs_in_again(rsps, make_client):
     rsps.post(TOKENS, json=token_pair("AT-new"), status=201)
     rsps.get(TASK, json={"id": TASK_ID})
     make_client(username="u", password="p", access_token="AT-old").get_credentials_task(TASK_ID)
-    assert [c.request.method for c in rsps.calls] == ["GET", "POST", "GET"]
+    assert methods(rsps) == ["GET", "POST", "GET"]
 
 
 def test_401_with_nothing_to_renew_with_is_a_clear_auth_error(rsps, make_client):
@@ -167,7 +91,7 @@ def test_refused_refresh_without_credentials_says_so(rsps, make_client):
         make_client(access_token="AT-old", refresh_token="RT-revoked").get_credentials_task(TASK_ID)
     assert info.value.kind == "auth"
     assert "The refresh token was refused too." in info.value.message
-    assert [c.request.method for c in rsps.calls] == ["GET", "PATCH"]
+    assert methods(rsps) == ["GET", "PATCH"]
 
 
 def test_a_second_401_is_a_real_refusal(rsps, make_client):
@@ -178,7 +102,7 @@ def test_a_second_401_is_a_real_refusal(rsps, make_client):
         make_client(access_token="AT-1", refresh_token="RT").get_credentials_task(TASK_ID)
     assert info.value.status_code == 401
     assert "User has no role" in info.value.message
-    assert [c.request.method for c in rsps.calls] == ["GET", "PATCH", "GET"]
+    assert methods(rsps) == ["GET", "PATCH", "GET"]
 
 
 def test_refresh_answer_that_is_not_a_string_is_an_auth_error(rsps, make_client):
@@ -194,84 +118,10 @@ def test_tls_failure_while_refreshing_is_not_hidden_by_a_login(rsps, make_client
     with pytest.raises(SddcManagerError) as info:
         make_client(username="u", password="p", access_token="AT", refresh_token="RT").get_credentials_task(TASK_ID)
     assert info.value.kind == "tls"
-    assert [c.request.method for c in rsps.calls] == ["GET", "PATCH"]
+    assert methods(rsps) == ["GET", "PATCH"]
 
 
-@pytest.mark.parametrize("seconds_left, refreshed", [(-10, True), (0, True), (30, True), (59, True), (61, False),
-                                                     (3600, False)])
-def test_proactive_refresh_when_the_token_expires_within_60_seconds(rsps, make_client, make_jwt, fake_time,
-                                                                    seconds_left, refreshed):
-    token = make_jwt(exp=int(fake_time.now) + seconds_left, sub="admin@local")
-    rsps.patch(REFRESH, json="AT-fresh")
-    rsps.get(TASK, json={"id": TASK_ID})
-    client = make_client(access_token=token, refresh_token="RT")
-    client.get_credentials_task(TASK_ID)
-    if refreshed:
-        assert [c.request.method for c in rsps.calls] == ["PATCH", "GET"]
-        assert auth_header(rsps.calls[1]) == "Bearer AT-fresh"
-    else:
-        assert [c.request.method for c in rsps.calls] == ["GET"]
-        assert auth_header(rsps.calls[0]) == "Bearer " + token
-
-
-def test_proactive_refresh_follows_the_clock(rsps, make_client, make_jwt, fake_time):
-    rsps.patch(REFRESH, json="AT-fresh")
-    rsps.get(TASK, json={"id": TASK_ID})
-    client = make_client(access_token=make_jwt(exp=int(fake_time.now) + 120), refresh_token="RT")
-    client.get_credentials_task(TASK_ID)
-    assert client.refreshes == 0
-    fake_time.now += 61  # 59 s left
-    client.get_credentials_task(TASK_ID)
-    assert client.refreshes == 1
-    assert [c.request.method for c in rsps.calls] == ["GET", "PATCH", "GET"]
-
-
-def test_proactive_renewal_falls_back_to_login(rsps, make_client, make_jwt, fake_time):
-    rsps.post(TOKENS, json=token_pair("AT-new"), status=201)
-    rsps.get(TASK, json={"id": TASK_ID})
-    client = make_client(username="u", password="p", access_token=make_jwt(exp=int(fake_time.now) + 5))
-    client.get_credentials_task(TASK_ID)
-    assert [c.request.method for c in rsps.calls] == ["POST", "GET"]
-
-
-def test_expired_token_with_nothing_to_renew_with(rsps, make_client, make_jwt, fake_time):
-    rsps.get(TASK, status=401, json={"message": "Token expired."})
-    with pytest.raises(SddcManagerError) as info:
-        make_client(access_token=make_jwt(exp=int(fake_time.now) - 1)).get_credentials_task(TASK_ID)
-    assert info.value.kind == "auth"
-    assert "username" in info.value.message and "access_token" in info.value.message
-
-
-def test_token_about_to_expire_is_still_used_when_it_cannot_be_renewed(rsps, make_client, make_jwt, fake_time):
-    """With no refresh token and no password there is nothing to renew with, but the token still works for 30 s:
-    the call must be made, not refused with "SDDC Manager refused the access token" (it refused nothing)."""
-    token = make_jwt(exp=int(fake_time.now) + 30)
-    rsps.get(TASK, json={"id": TASK_ID})
-    assert make_client(access_token=token).get_credentials_task(TASK_ID) == {"id": TASK_ID}
-    assert auth_header(rsps.calls[0]) == "Bearer " + token
-
-
-def test_token_expires_at(make_client, make_jwt):
-    assert make_client(access_token=make_jwt(exp=1_900_000_000)).token_expires_at() == 1_900_000_000.0
-    assert make_client(access_token="opaque").token_expires_at() is None
-
-
-def test_revoke_sends_the_refresh_token_id(rsps, make_client, secrets):
-    rsps.delete(REVOKE, status=204)
-    make_client(access_token="AT", refresh_token="RT-own").revoke("RT-to-revoke")
-    call = rsps.calls[0].request
-    assert call.body == '"RT-to-revoke"'
-    assert "Authorization" not in call.headers
-    assert "RT-to-revoke" in secrets
-
-
-def test_revoke_defaults_to_the_client_refresh_token(rsps, make_client):
-    rsps.delete(REVOKE, status=204)
-    make_client(refresh_token="RT-own").revoke()
-    assert rsps.calls[0].request.body == '"RT-own"'
-
-
-# --- token requests are retried like reads; a failed refresh falls back to a login ------------------
+# --- token requests are retried like reads; a failed refresh falls back to a login -------------------
 
 def test_login_is_retried_on_a_busy_server(rsps, make_client, fake_time):
     # A login changes nothing on SDDC Manager: a 503 burst (or a reset) is waited out like on a read.
@@ -311,7 +161,7 @@ def test_refresh_of_an_unreachable_server_is_not_called_refused(rsps, make_clien
         make_client(username="u", password="p", access_token="AT-1", refresh_token="RT").get_credentials_task(
             TASK_ID)
     assert "refused too" not in info.value.message and "Gave up after 6 attempts" in info.value.message
-    assert [c.request.method for c in rsps.calls] == ["GET"] + ["PATCH"] * 6
+    assert methods(rsps) == ["GET"] + ["PATCH"] * 6
 
 
 @pytest.mark.parametrize("answer", [
@@ -333,42 +183,7 @@ def test_any_failed_refresh_falls_back_to_a_login_when_credentials_are_known(rsp
     assert auth_header(rsps.calls[-1]) == "Bearer AT-login"
 
 
-def test_token_near_expiry_is_used_when_its_renewal_is_refused(rsps, make_client, make_jwt, fake_time):
-    """The refresh token is refused and there is no password, but the access token still works for 30 s."""
-    token = make_jwt(exp=int(fake_time.now) + 30)
-    rsps.patch(REFRESH, status=404, json={"message": "Refresh token not found."})
-    rsps.get(TASK, json={"id": TASK_ID})
-    rsps.get(TASK, json={"id": TASK_ID})
-    client = make_client(access_token=token, refresh_token="RT-expired")
-    assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
-    assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
-    # one refresh attempt, not one per request
-    assert [c.request.method for c in rsps.calls] == ["PATCH", "GET", "GET"]
-    assert auth_header(rsps.calls[2]) == "Bearer " + token
-
-
-# --- own tokens are secrets unless the caller asked for them ----------------------------------------
-
-def test_own_tokens_are_masked_by_default(rsps, make_client, secrets):
-    rsps.post(TOKENS, json=token_pair("AT-own", "RT-own"), status=201)
-    rsps.patch(REFRESH, json="AT-refreshed")
-    client = make_client(username="u", password="p")
-    client.login()
-    client.refresh()
-    assert {"p", "AT-own", "RT-own", "AT-refreshed"} <= set(secrets)
-
-
-def test_mask_own_tokens_false_keeps_login_tokens_out_of_on_secret(rsps, make_client, secrets):
-    """The token module returns the tokens it was asked for, so they must not be masked."""
-    rsps.post(TOKENS, json=token_pair("AT-own", "RT-own"), status=201)
-    rsps.patch(REFRESH, json="AT-refreshed")
-    client = make_client(username="u", password="Pa55", mask_own_tokens=False)
-    assert client.login() == ("AT-own", "RT-own")
-    client.refresh()
-    assert secrets == ["Pa55"]
-
-
-# --- the refresh answer in either form, and the token each attempt carries --------------------------
+# --- the refresh answer in either form, and the token each attempt carries ---------------------------
 
 @pytest.mark.parametrize("answer", [
     dict(json="AT-json-form"),
@@ -429,7 +244,7 @@ def test_a_401_to_a_token_already_replaced_is_not_renewed_again(rsps, make_clien
     rsps.add_callback(responses.GET, TASK, callback=reject_then_renew)
     rsps.get(TASK, json={"id": TASK_ID})
     assert client.get_credentials_task(TASK_ID) == {"id": TASK_ID}
-    assert [c.request.method for c in rsps.calls] == ["GET", "GET"]
+    assert methods(rsps) == ["GET", "GET"]
     assert auth_header(rsps.calls[1]) == "Bearer AT-current"
     assert client.refreshes == 0
 
@@ -452,30 +267,3 @@ def test_parallel_reads_with_an_expiring_token_renew_once_and_all_succeed(rsps, 
         found = list(pool.map(lambda _i: client.get_credentials_task(TASK_ID), range(64)))
     assert found == [{"id": TASK_ID}] * 64
     assert client.refreshes == 1
-
-
-# --- jwt_expiry -------------------------------------------------------------------------------------
-
-@pytest.mark.parametrize("token, expiry", [
-    (None, None),
-    ("", None),
-    ("opaque-token", None),
-    ("a.b", None),
-    ("a.b.c.d", None),
-    ("x.!!!.y", None),
-    ("x.bm90IGpzb24.y", None),  # "not json"
-    ("x.WzEsMl0.y", None),  # [1,2]
-    ("x.eyJzdWIiOiJhIn0.y", None),  # no exp
-    ("x.eyJleHAiOiJzb29uIn0.y", None),  # exp is a string
-    ("x.eyJleHAiOjE5MDAwMDAwMDB9.y", 1_900_000_000.0),
-    ("x.eyJleHAiOjE5MDAwMDAwMDAuNX0.y", 1_900_000_000.5),
-    (12345, None),
-])
-def test_jwt_expiry(token, expiry):
-    assert jwt_expiry(token) == expiry
-
-
-def test_jwt_expiry_of_made_tokens(make_jwt):
-    for exp in (0, 1, 1_800_000_123, 4_102_444_800):
-        assert jwt_expiry(make_jwt(exp=exp, sub="administrator@vsphere.local", scope="x" * exp.bit_length())) == exp
-    assert jwt_expiry(make_jwt()) is None

@@ -1,0 +1,84 @@
+"""The event source through faults: 5xx bursts, resets and outages, an expired token, answers of another shape."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import requests
+
+from eda_source_harness import ACCESS_2, SECRETS, ids_of, run_source, task, ts
+
+pytestmark = pytest.mark.usefixtures("no_real_sleep_in_client")
+
+
+# --- faults ----------------------------------------------------------------------------------------------------
+
+def test_5xx_bursts_resets_and_an_outage_are_survived_with_one_log_line_each_way(caplog):
+    caplog.set_level(logging.INFO, logger="vcf.sddc_manager.credentials_tasks")
+    before = [task("f", "IN_PROGRESS")]
+    after = [task("f", "FAILED", ts())]
+    script = [before] + [503, 502, requests.exceptions.ConnectionError("Connection reset by peer")] * 6 + [after]
+    events, fake = run_source(script)
+    assert ids_of(events) == [("f", "FAILED", 1)]
+    down = [r for r in caplog.records if "did not answer" in r.getMessage()]
+    up = [r for r in caplog.records if "answers again after" in r.getMessage()]
+    assert len(down) == 1 and len(up) == 1, [r.getMessage() for r in caplog.records]
+    assert "tasks that entered a watched status meanwhile are events now" in up[0].getMessage()
+    for record in caplog.records:
+        for secret in SECRETS:
+            assert secret not in record.getMessage()
+    assert fake.logins == 1
+
+
+def test_two_outages_are_two_pairs_of_lines(caplog):
+    caplog.set_level(logging.INFO, logger="vcf.sddc_manager.credentials_tasks")
+    ok = [task("g", "SUCCESSFUL", ts())]
+    events, _fake = run_source([ok] + [503] * 8 + [ok, ok] + [requests.exceptions.ConnectionError("reset")] * 8 + [ok])
+    assert events == []
+    assert len([r for r in caplog.records if "did not answer" in r.getMessage()]) == 2
+    assert len([r for r in caplog.records if "answers again after" in r.getMessage()]) == 2
+
+
+def test_sddc_manager_down_at_start_is_waited_for():
+    events, _fake = run_source([requests.exceptions.ConnectionError("refused")] * 10 + [[task("h", "IN_PROGRESS")]]
+                               + [[task("h", "FAILED", ts())]])
+    assert ids_of(events) == [("h", "FAILED", 1)]
+
+
+def test_an_expired_token_is_renewed_without_a_lost_or_duplicate_event():
+    script = [[task("e", "IN_PROGRESS")],
+              (401, {"errorCode": "Unauthorized",
+                     "message": "Authorization Header is missing or not in correct format"}),
+              [task("e", "FAILED", ts())], [task("e", "FAILED", ts())]]
+    events, fake = run_source(script)
+    assert ids_of(events) == [("e", "FAILED", 1)]
+    assert fake.refreshes == 1
+    assert "Bearer %s" % ACCESS_2 in fake.auth_headers
+
+
+def test_a_body_of_another_shape_is_a_failed_poll_not_a_crash():
+    events, _fake = run_source([[task("s", "IN_PROGRESS")], (200, {"elements": "not a list"}), (200, ["x", 3]),
+                                [task("s", "FAILED", ts())]])
+    assert ids_of(events) == [("s", "FAILED", 1)]
+
+
+def test_a_task_of_an_unexpected_shape_still_gives_its_event(caplog):
+    odd = {"id": "odd", "type": "ROTATE", "status": "FAILED", "completionTimestamp": ts(), "subTasks": "not a list"}
+    events, _fake = run_source([[], [odd]], {"resource_types": ["ESXI"]}, extra_polls=1)
+    assert events == []  # no resource can be read, so no resource filter matches
+    events, _fake = run_source([[], [odd]])
+    assert ids_of(events) == [("odd", "FAILED", 1)]
+    assert events[0]["credentials_task"]["resources"] == []
+    assert "could not be read" in caplog.text
+
+
+def test_validate_certs_false_is_a_warning_at_start(caplog):
+    caplog.set_level(logging.INFO, logger="vcf.sddc_manager.credentials_tasks")
+    run_source([[]], {"validate_certs": False}, extra_polls=1)
+    assert "validate_certs is false" in caplog.text
+
+
+def test_the_session_is_revoked_when_the_source_stops():
+    _events, fake = run_source([[]])
+    assert fake.revokes == 1
