@@ -19,10 +19,9 @@ from ansible.plugins.action import ActionBase
 from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
-display = Display()
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _waiter
 
-# The module's own default, for the overall deadline when the task does not set wait_timeout.
-DEFAULT_WAIT_TIMEOUT = 1800
+display = Display()
 # Keys of a wait result that together say where every task stood when it was last read.
 STATE_KEYS = ("tasks", "succeeded_ids", "failed_ids", "unknown_ids", "pending_ids", "failed_subtasks")
 # What the module reads of after_retry (the bulk retry's result): each retry's time and the state before it.
@@ -45,9 +44,9 @@ def _whole_seconds(value, name, minimum):
 
 
 def progress_line(host, result, elapsed):
-    """The line printed after each interval: what runs, what ended well, what needs a person, time waited."""
+    """The line printed after each interval: what runs, what ended well, what did not, time waited."""
     attention = len(result.get("failed_ids") or []) + len(result.get("unknown_ids") or [])
-    return "[%s] credentials tasks: %d running, %d succeeded, %d need attention, %d s elapsed" % (
+    return "[%s] credentials tasks: %d running, %d succeeded, %d did not succeed, %d s elapsed" % (
         host, len(result.get("pending_ids") or []), len(result.get("succeeded_ids") or []), attention, int(elapsed))
 
 
@@ -79,7 +78,7 @@ class ActionModule(ActionBase):
                                                "it cannot be combined with async. Leave out one of them.")
                 return result
             interval, problem = _whole_seconds(interval, "progress_interval", 1)
-            timeout, timeout_problem = _whole_seconds(args.get("wait_timeout", DEFAULT_WAIT_TIMEOUT),
+            timeout, timeout_problem = _whole_seconds(args.get("wait_timeout", _waiter.WAIT_TIMEOUT),
                                                       "wait_timeout", 0)
             if problem or timeout_problem:
                 result.update(failed=True, msg=" ".join(p for p in (problem, timeout_problem) if p))
@@ -101,40 +100,40 @@ class ActionModule(ActionBase):
             # Every run applies the same stale-read rule from the same retries; the rest of a registered result
             # (invocation, tasks, messages) would only make each run's arguments longer.
             args["after_retry"] = dict((k, v) for k, v in args["after_retry"].items() if k in AFTER_RETRY_KEYS)
-        start = time.monotonic()
-        deadline = start + timeout
-        last, polls, runs, warnings, deprecations = None, 0, 0, [], []
-        # Seconds a module run costs beyond its wait (process start, imports, TLS handshake), learnt from the
-        # last run: the run is asked to wait that much less, so that the lines keep to the interval.
-        overhead = 0.0
-        while True:
-            began = time.monotonic()
-            if last is not None and (not last["pending_ids"] or began >= deadline):
-                break
-            interval_ends = min(began + interval, deadline)
+        schedule = _waiter.Schedule(timeout, interval)
+        runs = {"last": None, "polls": 0, "count": 0, "warnings": [], "deprecations": [], "overhead": 0.0}
+
+        def run_one():
+            began = schedule.clock()
             # Whole seconds, rounded down, so that no run goes past the end of its interval; less than a second
-            # left is one read (0). The first run always reads the tasks, even with wait_timeout 0.
-            chunk = max(0, int(interval_ends - began - overhead))
+            # left is one read (0). The first run always reads the tasks, even with wait_timeout 0. A run costs
+            # more than its wait (process start, imports, TLS handshake): it is asked to wait that much less.
+            chunk = max(0, int(min(interval, schedule.left) - runs["overhead"]))
             answer = self._execute_module(module_args=dict(args, wait_timeout=chunk), task_vars=task_vars)
-            runs += 1
-            for message in answer.pop("warnings", None) or []:
-                if message not in warnings:
-                    warnings.append(message)
-            for message in answer.pop("deprecations", None) or []:
-                if message not in deprecations:
-                    deprecations.append(message)
-            if not is_outcome(answer):
-                # Connection lost, token refused, module crashed: stop, and say where the tasks stood when last read.
-                return self._stopped(answer, last, args, start, polls, runs, warnings, deprecations)
-            polls += answer.get("polls") or 0
-            last = answer
-            overhead = max(0.0, time.monotonic() - began - float(answer.get("elapsed") or 0))
-            if last["pending_ids"] and time.monotonic() < interval_ends:
-                # What is left of the interval (about a second at most): the run was asked to end that early.
-                time.sleep(interval_ends - time.monotonic())
-            display.display(progress_line(host, last, time.monotonic() - start))
-        return self._finish(last, timeout, fail_on_failure, fail_on_timeout, start, polls, runs, warnings,
-                            deprecations)
+            runs["count"] += 1
+            for key in ("warnings", "deprecations"):
+                for message in answer.pop(key, None) or []:
+                    if message not in runs[key]:
+                        runs[key].append(message)
+            if is_outcome(answer):
+                runs["polls"] += answer.get("polls") or 0
+                runs["last"] = answer
+                runs["overhead"] = max(0.0, schedule.clock() - began - float(answer.get("elapsed") or 0))
+            return answer
+
+        def rest_of_interval(seconds):
+            # What is left of the interval (about a second at most): the run was asked to end that early.
+            time.sleep(seconds)
+            display.display(progress_line(host, runs["last"], schedule.elapsed))
+
+        polled = _waiter.poll(run_one, lambda answer: not is_outcome(answer) or not answer["pending_ids"], schedule,
+                              rest_of_interval, aligned=True)
+        totals = (schedule.start, runs["polls"], runs["count"], runs["warnings"], runs["deprecations"])
+        if not is_outcome(polled.value):
+            # Connection lost, token refused, module crashed: stop, and say where the tasks stood when last read.
+            return self._stopped(polled.value, runs["last"], args, *totals)
+        display.display(progress_line(host, runs["last"], schedule.elapsed))
+        return self._finish(runs["last"], timeout, fail_on_failure, fail_on_timeout, *totals)
 
     @staticmethod
     def _totals(out, start, polls, runs, warnings, deprecations):
@@ -149,7 +148,7 @@ class ActionModule(ActionBase):
         out = self._totals(dict(last), start, polls, runs, warnings, deprecations)
         out.pop("failed", None)
         attention = list(out.get("failed_ids") or []) + list(out.get("unknown_ids") or [])
-        out["msg"] = "%d succeeded, %d need attention, %d still running after %.0f s." % (
+        out["msg"] = "%d succeeded, %d did not succeed, %d still running after %.0f s." % (
             len(out.get("succeeded_ids") or []), len(attention), len(out["pending_ids"]), out["elapsed"])
         if attention and fail_on_failure:
             out["failed"] = True

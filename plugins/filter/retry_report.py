@@ -12,7 +12,7 @@ from ansible.module_utils.common.collections import is_sequence
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._tasks import timestamp
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import timestamp
 
 
 def _result(value, name):
@@ -26,11 +26,9 @@ def _result(value, name):
 def _final_verdict(task_id, final, entry, pending):
     """The verdict on what the last read showed: the module's own when the task was waited for."""
     if task_id in pending:
-        return _verdict.RUNNING, None
-    if final.get("verdict"):
-        return final["verdict"], final.get("verdict_reason")
-    found = _verdict.verdict({"id": task_id, "status": entry.get("status")})
-    return found.state, found.reason
+        return _verdict.verdict({"id": task_id, "status": _verdict.PREDICTED_STATUS["retry"]})
+    return _verdict.verdict(dict(final, id=task_id, status=final.get("normalized_status") or entry.get("status"),
+                                 completionTimestamp=final.get("completion_timestamp")))
 
 
 def retry_summary(retry, wait=None, stopped_because=None):
@@ -49,7 +47,8 @@ def retry_summary(retry, wait=None, stopped_because=None):
     for entry in retry.get("results") or []:
         task_id = entry.get("task_id")
         final = waited.get(task_id, {})
-        state, reason = _final_verdict(task_id, final, entry, pending)
+        found = _final_verdict(task_id, final, entry, pending)
+        state, reason = found.state, found.reason
         if entry.get("action") in ("error", "would_retry"):
             state, reason = None, None  # not retried: nothing ended that this run could judge
         status = final.get("normalized_status") or entry.get("status")
@@ -66,6 +65,8 @@ def retry_summary(retry, wait=None, stopped_because=None):
             "status_after": status,
             "verdict": state,
             "verdict_reason": reason,
+            # How it ended, in the words of every module: "failed again" after a retry of this run.
+            "ended": found.end_words(entry.get("action") == "retried", short=True) if found.ended and state else None,
             "retried_at": entry.get("retried_at"),
             "completed_at": final.get("completion_timestamp") if task_id not in pending else None,
             "ended_seen_at": ended_at.get(task_id) if task_id not in pending else None,
@@ -84,7 +85,7 @@ def retry_summary(retry, wait=None, stopped_because=None):
         "errors": retry.get("errors") or [],
         "succeeded": [t["task_id"] for t in followed if t["verdict"] == _verdict.SUCCEEDED],
         "failed": [t for t in followed if t["verdict"] in (_verdict.ATTENTION, _verdict.UNKNOWN)],
-        "timed_out": [t["task_id"] for t in followed if t["verdict"] == _verdict.RUNNING],
+        "still_running": [t["task_id"] for t in followed if t["verdict"] == _verdict.RUNNING],
         "stopped_because": stopped_because or None,
         "tasks": tasks,
     }
@@ -99,11 +100,10 @@ def _problems(summary):
     for task in summary["failed"]:
         where = ", ".join(r.get("resource_name") or "?" for r in task["resources"])
         first = "Task %s (%s %s) %s" % (task["task_id"], task["type"] or "task", where or "no resource",
-                                        "failed again" if task["action"] == "retried" and task["status_after"] == "FAILED"
-                                        else "ended %s" % task["status_after"])
+                                        task["ended"] or "ended %s" % task["status_after"])
         details = _verdict.describe_failures(task["failed_subtasks"], with_task=False)
         lines.append("%s: %s" % (first, " | ".join(details)) if details else first + ".")
-    for task_id in summary["timed_out"]:
+    for task_id in summary["still_running"]:
         lines.append("Task %s was still running when the %s." % (
             task_id, "run stopped" if summary["stopped_because"] else "wait timed out"))
     for error in summary["errors"]:
@@ -144,7 +144,7 @@ def retry_report_markdown(summary, title="SDDC Manager credentials task retry"):
         "%d retried, %d already running and watched, %d succeeded, %d did not succeed, %d still running, "
         "%d skipped, %d could not be retried." % (
             len(summary.get("retried") or []), len(summary.get("watched") or []), len(summary.get("succeeded") or []),
-            len(summary.get("failed") or []), len(summary.get("timed_out") or []), len(summary.get("skipped") or []),
+            len(summary.get("failed") or []), len(summary.get("still_running") or []), len(summary.get("skipped") or []),
             len(summary.get("errors") or [])),
         "",
     ]

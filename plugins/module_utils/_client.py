@@ -15,8 +15,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
-
 from urllib.parse import quote
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._auth import TokenAuth
@@ -40,7 +38,6 @@ __all__ = [
     "RetryPolicy",
     "SddcManagerClient",
     "SddcManagerError",
-    "iso_utc",
 ]
 
 
@@ -109,9 +106,3 @@ class SddcManagerClient(TokenAuth, Transport):
 def _segment(value):
     """A task id as one URL path segment: nothing in it can reach another endpoint."""
     return quote(str(value), safe="")
-
-
-def iso_utc(epoch):
-    if epoch is None:
-        return None
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -11,24 +11,16 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _spec, _tasks, _transport, _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _options, _spec, _tasks, _verdict, _waiter
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
 
 
 def connection_argument_spec():
     """The connection options every module takes (documented in the ``connection`` fragment)."""
-    return dict(
-        hostname=dict(type="str", required=True, fallback=(env_fallback, ["SDDC_MANAGER_HOST"])),
-        port=dict(type="int", default=443, fallback=(env_fallback, ["SDDC_MANAGER_PORT"])),
-        username=dict(type="str", fallback=(env_fallback, ["SDDC_MANAGER_USERNAME"])),
-        password=dict(type="str", no_log=True, fallback=(env_fallback, ["SDDC_MANAGER_PASSWORD"])),
-        access_token=dict(type="str", no_log=True, fallback=(env_fallback, ["SDDC_MANAGER_ACCESS_TOKEN"])),
-        refresh_token=dict(type="str", no_log=True, fallback=(env_fallback, ["SDDC_MANAGER_REFRESH_TOKEN"])),
-        validate_certs=dict(type="bool", default=True, fallback=(env_fallback, ["SDDC_MANAGER_VALIDATE_CERTS"])),
-        ca_path=dict(type="path", fallback=(env_fallback, ["SDDC_MANAGER_CA_PATH"])),
-        request_timeout=dict(type="float", default=60.0),
-        proxy_url=dict(type="str"),
-    )
+    spec = _options.connection_spec()
+    for name, variable in _options.ENVIRONMENT.items():
+        spec[name]["fallback"] = (env_fallback, [variable])
+    return spec
 
 
 # What the result shows instead of the value of an option the module does not have: a misspelled
@@ -75,7 +67,7 @@ def no_log_values_of(params, spec):
     return found
 
 
-def wait_argument_spec(timeout=1800, sleep=10):
+def wait_argument_spec(timeout=_waiter.WAIT_TIMEOUT, sleep=_waiter.WAIT_SLEEP):
     return dict(
         wait_timeout=dict(type="int", default=timeout),
         wait_sleep=dict(type="int", default=sleep),
@@ -105,6 +97,8 @@ class SddcManagerModule(AnsibleModule):
         self._mask_own_tokens = mask_own_tokens
         self._client = None
         self._check_connection_options()
+        if "wait_sleep" in self.params:
+            self._check_wait_options()
 
     def fail_json(self, msg, **kwargs):
         if getattr(self, "_validating", False):
@@ -129,35 +123,27 @@ class SddcManagerModule(AnsibleModule):
         return msg
 
     def _check_connection_options(self):
-        p = self.params
-        problems = []
-        reason = _transport.validate_hostname(p["hostname"])
-        if reason:
-            problems.append(reason)
-        if not 1 <= p["port"] <= 65535:
-            problems.append("port must be between 1 and 65535, got %d" % p["port"])
-        if p["request_timeout"] <= 0:
-            problems.append("request_timeout must be a positive number of seconds, got %s" % p["request_timeout"])
-        reason = _transport.check_ca_path(p["ca_path"]) if p["validate_certs"] else None
-        if reason:
-            problems.append(reason + "; give the PEM file of the CA that signed the SDDC Manager certificate")
-        if p["proxy_url"] and "://" not in p["proxy_url"]:
-            problems.append("proxy_url must be a URL such as http://proxy.example.com:3128, got %r" % p["proxy_url"])
+        problems = _options.connection_problems(self.params)
         if problems:
             self.fail_json(msg="Invalid connection options: %s." % "; ".join(problems))
-        if not p["validate_certs"]:
-            self.warn("validate_certs is false: the SDDC Manager certificate is not verified, so the passwords "
-                      "and tokens sent to it could be read by anyone able to intercept the connection.")
+        if not self.params["validate_certs"]:
+            self.warn(_options.VALIDATE_CERTS_OFF)
+
+    def _check_wait_options(self):
+        # A pause of 0 would read SDDC Manager back to back for as long as the wait lasts.
+        if self.params["wait_timeout"] < 0 or self.params["wait_sleep"] < 1:
+            self.fail_json(msg="wait_timeout must be 0 or more and wait_sleep at least 1 second, got %d and %d."
+                           % (self.params["wait_timeout"], self.params["wait_sleep"]))
+
+    def check_range(self, name, low, high, unit):
+        if not low <= self.params[name] <= high:
+            self.fail_json(msg="%s must be between %d and %d %s, got %d." % (name, low, high, unit, self.params[name]))
 
     @property
     def client(self):
         if self._client is None:
-            p = self.params
-            self._client = _client.SddcManagerClient(
-                hostname=p["hostname"], port=p["port"], username=p["username"], password=p["password"],
-                access_token=p["access_token"], refresh_token=p["refresh_token"],
-                validate_certs=p["validate_certs"], ca_path=p["ca_path"], request_timeout=p["request_timeout"],
-                proxy_url=p["proxy_url"], on_secret=self.no_log_values.add, mask_own_tokens=self._mask_own_tokens)
+            self._client = _options.make_client(self.params, on_secret=self.no_log_values.add,
+                                                mask_own_tokens=self._mask_own_tokens)
         return self._client
 
     def fail_problems(self, problems, heading="Invalid options"):
@@ -187,6 +173,15 @@ class SddcManagerModule(AnsibleModule):
         for resource_type in _spec.unknown_resource_types(options):
             self.warn("resource_type %s is not one this collection knows (from VCF 4.x to 9.1); it is sent as given "
                       "and SDDC Manager will refuse it if your release does not have it." % resource_type)
+
+    def add_wait_outcome(self, out, waited, ids):
+        """Put a wait's outcome for ``ids`` into ``out``; return one line per task that did not succeed."""
+        self.warn_unknown_statuses(waited.tasks.values())
+        split = waited.split(ids)
+        problems = split.pop("problems")
+        out.update(split, elapsed=round(waited.elapsed, 1), tasks=[self.describe_task(waited.tasks[i]) for i in ids])
+        out["failed_subtasks"] = self.redact(out["failed_subtasks"])
+        return problems
 
     def describe_task(self, task):
         """The returned form of a task: redacted, plus what every caller would compute anyway."""

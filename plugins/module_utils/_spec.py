@@ -120,6 +120,11 @@ def unknown_resource_types(options):
             if e.get("resource_type") and e["resource_type"].upper() not in RESOURCE_TYPES]
 
 
+def article(word):
+    """``word`` with its indefinite article, as said aloud: "an UPDATE", "a ROTATE"."""
+    return "%s %s" % ("an" if str(word)[:1] in "AEIOU" else "a", word)
+
+
 def can_rebuild(operation):
     """Whether the elements can be read back from the task (no passwords needed)."""
     return operation not in NEEDS_PASSWORD

@@ -13,27 +13,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import time
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _verdict, _waiter
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (
-    AmbiguousWriteError,
-    SddcManagerError,
-    iso_utc,
-)
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _verdict, _waiter
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import AmbiguousWriteError, SddcManagerError
 
 # Up to this many tasks are read one by one; beyond it one list call is cheaper.
 LIST_THRESHOLD = 2
 
 # A write whose answer was lost, or answered 5xx by something that may have passed it on, is settled by reading
-# the task. A read right after an accepted write may still show the state from before it, so a read showing the
-# old state proves nothing until the waiter's settle time has passed: reads go on, further and further apart
-# (the first pause below, then doubling), until one shows the write or that time is over.
-CONFIRM_SECONDS = _waiter.SETTLE_SECONDS
-CONFIRM_FIRST_PAUSE = 2.0
+# the task (``_confirm``), on the schedule of ``_waiter`` (CONFIRM_FIRST_PAUSE, then growing, for SETTLE_SECONDS).
 _clock = time.monotonic
 _sleep = time.sleep
+_wall_clock = time.time
 
 
 def fetch_tasks(client, ids):
@@ -47,28 +39,6 @@ def fetch_tasks(client, ids):
         # A task missing from the list (an older one past the server's page) is read by itself.
         found[task_id] = listed[task_id] if task_id in listed else get_task(client, task_id)
     return found
-
-
-_TIME_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z")
-
-
-def timestamp(text):
-    """Epoch seconds of an SDDC Manager timestamp (ISO-8601, ``Z`` or an offset, with or without fractions)."""
-    if not isinstance(text, str) or not text:
-        return None
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+0000"
-    elif len(value) > 19 and value[-3] == ":" and value[-6] in "+-":
-        value = value[:-3] + value[-2:]  # Python 3.6's %z wants +0000, not +00:00
-    elif len(value) == 19 or (len(value) > 19 and value[19] == "."):
-        value += "+0000"  # no zone: SDDC Manager means UTC
-    for fmt in _TIME_FORMATS:
-        try:
-            return datetime.datetime.strptime(value, fmt).timestamp()
-        except ValueError:
-            continue
-    return None
 
 
 def get_task(client, task_id):
@@ -106,20 +76,15 @@ def resources_of(task):
     return seen
 
 
-# The failure report is part of the verdict; these names stay for the callers that only need the report.
-failure_report = _verdict.failure_report
-describe_failures = _verdict.describe_failures
-
-
 def plan_retry(task):
     """What a retry of ``task`` would do: ``("retry"|"running"|"done", message)``; raises when it cannot."""
     task_id = task.get("id")
     found = _verdict.verdict(task)
-    if found.status == _status.FAILED:
+    if found.retryable:
         return "retry", "Task %s failed; it is retried." % task_id
-    if found.state == _verdict.RUNNING:
+    if found.running:
         return "running", "Task %s is already %s; it was not retried." % (task_id, found.status)
-    if found.state == _verdict.SUCCEEDED:
+    if found.succeeded:
         return "done", "Task %s already ended %s; there is nothing to retry." % (task_id, found.status)
     advice = " %s" % found.advice if found.advice else ""
     raise SddcManagerError("Task %s %s; it was not retried: SDDC Manager retries only FAILED credentials tasks.%s "
@@ -138,13 +103,13 @@ def build_retry_spec(client, task, options):
     if not elements:
         if not _spec.can_rebuild(operation):
             raise SddcManagerError(
-                "Task %s is a %s task: give operation_type and elements with the new password of every "
+                "Task %s is %s task: give operation_type and elements with the new password of every "
                 "credential (only ROTATE and UPDATE_AUTO_ROTATE_POLICY tasks can be rebuilt from the task)."
-                % (task.get("id"), operation), kind="config")
+                % (task.get("id"), _spec.article(operation)), kind="needs_input")
         if operation == "UPDATE_AUTO_ROTATE_POLICY" and not options.get("auto_rotate_policy"):
             raise SddcManagerError(
                 "Task %s is an UPDATE_AUTO_ROTATE_POLICY task: give auto_rotate_policy." % task.get("id"),
-                kind="config")
+                kind="needs_input")
         elements = _spec.elements_from_resource_credentials(client.get_resource_credentials(task.get("id")))
         if not elements:
             raise SddcManagerError(
@@ -153,26 +118,12 @@ def build_retry_spec(client, task, options):
     return _spec.build(operation, elements, options.get("auto_rotate_policy"))
 
 
-def _accepted_meanwhile(before, after):
-    """Whether ``after`` shows that a retry of ``before`` (a FAILED task) went through."""
-    status = _status.normalize(after.get("status"))
-    if status != _status.FAILED:
-        return status not in (_status.USER_CANCELLED, _status.CANCELLED)
-    # Failed again already: a new completion time tells a new run from the old one.
-    return after.get("completionTimestamp") != before.get("completionTimestamp")
-
-
 def _confirm(client, task_id, took_effect):
     """The task after a write whose answer did not say whether it was applied, and whether it was."""
-    deadline = _clock() + CONFIRM_SECONDS
-    pause = CONFIRM_FIRST_PAUSE
-    while True:
-        after = get_task(client, task_id)
-        done, left = took_effect(after), deadline - _clock()
-        if done or left <= 0:
-            return after, done
-        _sleep(min(pause, left))
-        pause *= 2
+    schedule = _waiter.Schedule(_waiter.SETTLE_SECONDS, _waiter.CONFIRM_FIRST_PAUSE, growth=_waiter.CONFIRM_GROWTH,
+                                clock=_clock)
+    polled = _waiter.poll(lambda: get_task(client, task_id), took_effect, schedule, _sleep)
+    return polled.value, polled.done
 
 
 def _server_error(exc):
@@ -182,8 +133,8 @@ def _server_error(exc):
 
 def _unsettled(task_id, action, exc, after):
     """The error for a write whose answer was lost or an error, when the task shows it did not happen."""
-    status = _status.normalize(after.get("status"))
-    if status == _status.FAILED:
+    found = _verdict.verdict(after)
+    if found.retryable:
         if getattr(exc, "timed_out", False):
             return SddcManagerError(
                 "The %s request for task %s got no answer within request_timeout and the task is still FAILED, "
@@ -192,7 +143,7 @@ def _unsettled(task_id, action, exc, after):
                 kind="ambiguous", url=exc.url)
         state, advice = "still FAILED", " Run the %s again" % action
     else:
-        state, advice = status, ""
+        state, advice = found.status, ""
     if isinstance(exc, AmbiguousWriteError):
         return SddcManagerError(
             "The %s request for task %s got no answer and the task is %s, so the %s was not applied; nothing "
@@ -210,11 +161,13 @@ def retry(client, task_id, options, check_mode=False, task=None):
     The task is read first; only a FAILED task gets a PATCH.  A PATCH whose answer
     is lost or an HTTP 5xx (a proxy may have passed it on), or that another client
     beat us to, is settled by reading the task again, never by sending it twice.
+    ``result["baseline"]`` is the task before the retry (see ``_waiter.Baseline``) whenever a retry was sent
+    or another client's retry was found, so that no later read of the old run is taken for the new run's end.
     """
     before = task if task is not None else get_task(client, task_id)
     action, message = plan_retry(before)
     result = {"changed": False, "retried": False, "task": before, "before": before, "task_id": task_id,
-              "msg": message}
+              "msg": message, "baseline": None}
     if action != "retry":
         return result
     spec = build_retry_spec(client, before, options)
@@ -224,10 +177,13 @@ def retry(client, task_id, options, check_mode=False, task=None):
         return result
     answer = None
     try:
-        _follow_answer(client, task_id, client.retry_credentials_task(task_id, spec), result)
+        sent = client.retry_credentials_task(task_id, spec)
+        result["baseline"] = _waiter.Baseline(before, _wall_clock())
+        _follow_answer(client, task_id, sent, result)
     except SddcManagerError as exc:
+        baseline = result["baseline"] = _waiter.Baseline(before, _wall_clock())
         if isinstance(exc, AmbiguousWriteError) or _server_error(exc):
-            after, accepted = _confirm(client, task_id, lambda read: _accepted_meanwhile(before, read))
+            after, accepted = _confirm(client, task_id, baseline.took_effect)
             if not accepted:
                 raise _unsettled(task_id, "retry", exc, after)
             answer = "was lost" if isinstance(exc, AmbiguousWriteError) else "was HTTP %d" % exc.status_code
@@ -235,9 +191,8 @@ def retry(client, task_id, options, check_mode=False, task=None):
         elif exc.status_code not in (400, 409):
             raise
         else:
-            return _retried_by_another(client, task_id, before, result, exc)
+            return _retried_by_another(client, task_id, baseline, result, exc)
     result["retried"] = True
-    result["retried_at"] = iso_utc(time.time())
     result["msg"] = "Task %s was retried." % task_id
     if result.get("unseen"):
         result["msg"] += (" SDDC Manager's answer had no body, and a read of the task still showed it as it was "
@@ -275,55 +230,56 @@ def _follow_answer(client, task_id, answer, result):
         result["task"] = {"id": result["task_id"], "status": None}
         result["read_error"] = exc.message
         return
-    if _verdict.fingerprint(result["task"]) == _verdict.fingerprint(result["before"]):
-        # A read right after an accepted write may still show the state from before it, under the old id or the
-        # new one: that state is not the task's state now, and the caller must not report it as such.
+    if result["baseline"].is_stale(result["task"]):
+        # The state from before the write, under the old id or the new one: not the task's state now, and the
+        # caller must not report it as such.
         result["task"] = {"id": result["task_id"], "status": None}
         result["unseen"] = True
 
 
-def _retried_by_another(client, task_id, before, result, exc):
+def _retried_by_another(client, task_id, baseline, result, exc):
     """A 400/409 to the PATCH: fine if another client retried the task just before; else the error stands."""
     after = get_task(client, task_id)
-    if not _accepted_meanwhile(before, after):
+    if not baseline.took_effect(after):
         raise exc
     # Someone else (another play, the UI) retried it between our read and our PATCH.
     found = _verdict.verdict(after)
-    if found.ended and found.state != _verdict.SUCCEEDED:
+    if found.did_not_succeed:
         # That retry has already ended, and not well: the caller must hear it, as from any other ended task.
         raise SddcManagerError("Task %s was retried by another client just before this one, and %s: %s" % (
-            task_id, found.what, " | ".join(found.details)), kind="not_retryable")
+            task_id, found.end_words(retried=True), " | ".join(found.details)), kind="not_retryable")
     result.update(changed=False, task=after,
                   msg="Task %s was retried by another client just before this one; it is %s."
                       % (task_id, found.status))
     return result
 
 
-def cancel(client, task_id, check_mode=False):
+def cancel(client, task_id, check_mode=False, task=None):
     """Cancel a FAILED credentials task; a cancelled one is left alone; others cannot be."""
-    before = get_task(client, task_id)
-    status = _status.normalize(before.get("status"))
-    result = {"changed": False, "task": before, "before": before}
-    if status in (_status.USER_CANCELLED, _status.CANCELLED):
+    before = task if task is not None else get_task(client, task_id)
+    found = _verdict.verdict(before)
+    result = {"changed": False, "task": before, "before": before, "task_id": task_id, "baseline": None}
+    if found.cancelled:
         result["msg"] = "Task %s is already cancelled." % task_id
         return result
-    if status != _status.FAILED:
+    if not found.cancellable:
         raise SddcManagerError(
             "Task %s is %s; SDDC Manager cancels only FAILED credentials tasks.%s" % (
-                task_id, status,
-                " Wait for it to end with vcf.sddc_manager.credentials_task_wait." if status in _status.RUNNING
-                else ""), kind="not_cancellable")
+                task_id, found.status,
+                " Wait for it to end with vcf.sddc_manager.credentials_task_wait." if found.running else ""),
+            kind="not_cancellable")
     result["changed"] = True
     if check_mode:
         result["msg"] = "Task %s failed; it would be cancelled (check mode)." % task_id
         return result
     try:
-        _follow_answer(client, task_id, client.cancel_credentials_task(task_id), result)
+        sent = client.cancel_credentials_task(task_id)
+        result["baseline"] = _waiter.Baseline(before, _wall_clock())
+        _follow_answer(client, task_id, sent, result)
     except SddcManagerError as exc:
         if not (isinstance(exc, AmbiguousWriteError) or _server_error(exc)):
             raise
-        after, cancelled = _confirm(client, task_id, lambda read: _status.normalize(read.get("status")) in (
-            _status.USER_CANCELLED, _status.CANCELLED))
+        after, cancelled = _confirm(client, task_id, lambda read: _verdict.verdict(read).cancelled)
         if not cancelled:
             raise _unsettled(task_id, "cancel", exc, after)
         result["task"] = after
@@ -346,8 +302,8 @@ def select_tasks(client, task_ids, discover=False, resource_types=None, resource
     listed = client.list_credentials_tasks()
     selected = {}
     for task in listed:
-        state = _verdict.verdict(task)
-        if state.status != _status.FAILED and state.state != _verdict.RUNNING:
+        found = _verdict.verdict(task)
+        if not (found.retryable or found.running):
             continue
         if matches_resources(task, resource_types, resource_names):
             selected[task.get("id")] = task

@@ -43,6 +43,10 @@ _ATTENTION = {
 }
 
 
+# What SDDC Manager shows right after it accepted a write, for check mode's prediction and diff.
+PREDICTED_STATUS = {"retry": _status.IN_PROGRESS, "start": _status.IN_PROGRESS, "cancel": _status.USER_CANCELLED}
+
+
 class Verdict:
     """What a task's last read means: ``state``, ``reason``, the normalised ``status``, a one-line
     ``message`` and, for a task that needs attention, the failure ``report``."""
@@ -57,6 +61,44 @@ class Verdict:
         self.report = report or []
         # Whether the task is over: a waiter stops watching it.
         self.ended = state in (SUCCEEDED, ATTENTION) if ended is None else ended
+
+    # Named questions about a task, so that no caller compares status words.  SDDC Manager retries and cancels
+    # only FAILED credentials tasks; every other end needs a new operation (or nothing).
+    @property
+    def retryable(self):
+        return self.status == _status.FAILED
+
+    @property
+    def cancellable(self):
+        return self.status == _status.FAILED
+
+    @property
+    def cancelled(self):
+        return self.status in (_status.USER_CANCELLED, _status.CANCELLED)
+
+    @property
+    def inconsistent(self):
+        return self.status == _status.INCONSISTENT
+
+    @property
+    def running(self):
+        return self.state == RUNNING
+
+    @property
+    def succeeded(self):
+        return self.state == SUCCEEDED
+
+    @property
+    def did_not_succeed(self):
+        """Ended any other way than a success: needs attention, or a status this collection does not know."""
+        return self.ended and self.state != SUCCEEDED
+
+    def end_words(self, retried=False, short=False):
+        """How the task ended, as it follows "Task <id> ... and ": a retried task that failed "failed again";
+        ``short``: "ended <STATUS>" instead of the full sentence."""
+        if retried and self.retryable:
+            return "failed again"
+        return "ended %s" % self.status if short else self.what
 
     @property
     def advice(self):

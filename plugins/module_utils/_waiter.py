@@ -3,66 +3,181 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # Internal use only: not part of the collection's public interface.
-"""Waiting is data: the verdict says when a task has ended; one loop owns the clock.
+"""Following a task after a write: one baseline, one stale-read rule, one schedule, one loop.
 
-Every module that waits (retry, bulk retry, wait) and the role go through :class:`Waiter`.
+- :class:`Baseline` is a task as read just before a write (a retry, a cancel) and when the write was sent.  It
+  round-trips through module results (``state_before``, ``retried_at``), so a later wait, in another module run
+  or another process, applies the same rule.
+- :meth:`Baseline.is_stale` is the only answer to "does this read still show the state from before the write?".
+- :class:`Schedule` owns the clock of every loop that reads until something happens: the deadline, the pause
+  between reads, the back-off after a failed read.  :func:`poll` is the one synchronous loop over it; the event
+  source drives the same schedule from asyncio.
+- :class:`Waiter` waits for many tasks, each a :class:`Watch` judged by the verdict and the baseline.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import datetime
 import time
 
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
+
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import iso_utc, timestamp
 
-# A read that still shows the state from before a retry is not the retry's end.  When that state carries a
-# completion time (of the task or of a sub-task), no later run can end with the same one, so such a read is
-# never taken for an end, however long it lasts.  Without any completion time, two runs can look alike (a task
-# can fail again without a completionTimestamp): then once the task was seen running, or this much time has
-# passed, the state a read shows is the retry's own end.
+# The one default of each timing.
+WAIT_TIMEOUT = 1800
+WAIT_SLEEP = 10
+# A read that still shows the state from before a write is not the write's effect.  When that state carries a
+# completion time (of the task or of a sub-task), no later run can end with the same one, so such a read is never
+# taken for an end, however long it lasts.  Without any completion time, two runs can look alike (a task can fail
+# again without a completionTimestamp): then once the task was seen running, or this long after the write, the
+# state a read shows is the write's own outcome.
 SETTLE_SECONDS = 30.0
+# A write whose answer was lost is settled by reads, the first this long after it, each pause twice the last,
+# until a read shows the write or the settle time is over.
+CONFIRM_FIRST_PAUSE = 2.0
+CONFIRM_GROWTH = 2.0
 
 
-def _iso_utc(epoch):
-    if epoch is None:
-        return None
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+class Schedule:
+    """When to read next: every ``sleep`` seconds (growing by ``growth`` after each read) until ``timeout``.
+
+    A failed read backs off, doubling from ``sleep`` up to ``backoff_cap``.  No pause goes past the deadline, so
+    the last read lands on it.
+    """
+
+    def __init__(self, timeout, sleep, growth=1.0, backoff_cap=None, clock=None):
+        self.clock = clock or _monotonic
+        self.start = self.clock()
+        self.timeout = max(0.0, float(timeout))
+        self.sleep = max(0.0, float(sleep))
+        self.growth = growth
+        self.backoff_cap = backoff_cap
+        self._next = self.sleep
+
+    @property
+    def elapsed(self):
+        return self.clock() - self.start
+
+    @property
+    def left(self):
+        return max(0.0, self.timeout - self.elapsed)
+
+    @property
+    def over(self):
+        return self.elapsed >= self.timeout
+
+    def pause(self, failures=0, since=None):
+        """Seconds to wait before the next read.
+
+        ``failures``: failed reads in a row (0 after a good one).  ``since``: the clock when the last read began,
+        so that reads start every ``sleep`` seconds whatever a read costs.
+        """
+        if failures:
+            cap = max(self.backoff_cap or self.sleep, self.sleep)
+            pause = min(self.sleep * (2 ** min(failures, 16)), cap)
+        else:
+            pause = self._next
+            self._next *= self.growth
+            if since is not None:
+                pause -= self.clock() - since
+        return max(0.0, min(pause, self.left))
 
 
-def _has_times(fingerprint):
-    """Whether a fingerprint carries a completion time: a new run's end never has the old run's times."""
-    _status, completed, subs = fingerprint
-    return bool(completed) or any(sub[2] for sub in subs)
+def _monotonic():
+    # Looked up at each call, so that a test that replaces time.monotonic moves every schedule.
+    return time.monotonic()
 
 
-def baseline_of(task):
-    """What the task looked like before it was retried."""
-    return _verdict.fingerprint(task)
+class Polled:
+    def __init__(self, value, done, reads, elapsed):
+        self.value = value
+        self.done = done
+        self.reads = reads
+        self.elapsed = elapsed
+
+
+def poll(read, done, schedule, sleeper=time.sleep, aligned=False):
+    """Read until ``done(value)`` or the schedule's deadline: always at least once.
+
+    ``aligned``: reads start every ``schedule.sleep`` seconds, whatever each read costs (else the pause follows
+    the read).
+    """
+    reads = 0
+    while True:
+        began = schedule.clock()
+        value = read()
+        reads += 1
+        finished = done(value)
+        if finished or schedule.over:
+            return Polled(value, finished, reads, schedule.elapsed)
+        sleeper(schedule.pause(since=began if aligned else None))
+
+
+class Baseline:
+    """A task as read just before a write, and when the write was sent (epoch seconds, the controller's clock)."""
+
+    def __init__(self, task, sent_at=None):
+        self.task = task or {}
+        self.task_id = self.task.get("id")
+        self.sent_at = sent_at
+        self._fingerprint = _verdict.fingerprint(self.task)
+        _status, completed, subs = self._fingerprint
+        self._has_times = bool(completed) or any(sub[2] for sub in subs)
+
+    def is_stale(self, read, seen_running=False, now=None):
+        """Whether ``read`` may still show the task as it was before the write (the stale-read rule)."""
+        if _verdict.fingerprint(read or {}) != self._fingerprint:
+            return False
+        if self._has_times:
+            return True
+        settled = now is not None and self.sent_at is not None and now - self.sent_at >= SETTLE_SECONDS
+        return not (seen_running or settled)
+
+    def took_effect(self, read):
+        """Whether ``read`` shows that a retry went through: no longer the old run, and not cancelled instead."""
+        return not self.is_stale(read) and not _verdict.verdict(read).cancelled
+
+    def as_result(self):
+        """The baseline in a module result: ``state_before`` (camelCase here; the module redacts it) and
+        ``retried_at``."""
+        return {"state_before": self.task, "retried_at": iso_utc(self.sent_at)}
+
+    @classmethod
+    def from_result(cls, entry, now):
+        """The baseline a module result carries, or None without ``state_before``.
+
+        An unknown write time counts from ``now``: the whole settle time is kept.
+        """
+        state = entry.get("state_before") if isinstance(entry, dict) else None
+        if not isinstance(state, dict):
+            return None
+        sent_at = timestamp(entry.get("retried_at"))
+        return cls(snake_dict_to_camel_dict(state), now if sent_at is None else sent_at)
 
 
 class Watch:
-    """The wait's view of one task: the last read, and whether that read is the retried run's."""
+    """The wait's view of one task: the last read, and whether that read is the new run's."""
 
-    def __init__(self, task_id, task=None, baseline=None):
+    def __init__(self, task_id, baseline=None):
         self.task_id = task_id
-        self.task = task
+        self.task = None
         self.baseline = baseline
         self.seen_running = False
-        self.unseen = False  # the last read still showed the state from before the retry
+        self.unseen = False  # the last read still showed the state from before the write
         self.ended_at = None  # the controller's clock when the end was first seen
 
-    def update(self, task, settled, now):
+    def update(self, task, now):
         found = _verdict.verdict(task)
         self.unseen = False
         if not found.ended:
             self.task = task
             self.seen_running = True
             return
-        if self.baseline is not None and _verdict.fingerprint(task) == self.baseline and (
-                _has_times(self.baseline) or not (self.seen_running or settled)):
-            # The read shows the run the retry replaced: the task's state now is not known yet, and nothing may
+        if self.baseline is not None and self.baseline.is_stale(task, self.seen_running, now):
+            # The read shows the run the write replaced: the task's state now is not known yet, and nothing may
             # report that old state as its state.
             self.task = {"id": self.task_id, "status": None}
             self.unseen = True
@@ -113,10 +228,10 @@ class WaitOutcome:
                 out["pending_ids"].append(task_id)
                 continue
             # The controller's clock, like the time of the retry: a duration never mixes two clocks.
-            out["ended_at"][task_id] = _iso_utc(self.watches[task_id].ended_at)
+            out["ended_at"][task_id] = iso_utc(self.watches[task_id].ended_at)
             key = {_verdict.SUCCEEDED: "succeeded_ids", _verdict.ATTENTION: "failed_ids"}.get(found.state, "unknown_ids")
             out[key].append(task_id)
-            if found.state != _verdict.SUCCEEDED:
+            if not found.succeeded:
                 out["failed_subtasks"].extend(found.report)
                 out["problems"].append(found.message)
         return out
@@ -130,38 +245,38 @@ class Waiter:
     one poll, and the last one lands on the deadline rather than a sleep past it.
     """
 
-    def __init__(self, fetch, timeout, sleep, clock=time.monotonic, sleeper=time.sleep, on_poll=None,
-                 settle=SETTLE_SECONDS, wall_clock=time.time):
+    def __init__(self, fetch, timeout=WAIT_TIMEOUT, sleep=WAIT_SLEEP, clock=time.monotonic, sleeper=time.sleep,
+                 on_poll=None, wall_clock=time.time):
         self.fetch = fetch
-        self.timeout = max(0.0, float(timeout))
-        self.sleep = max(0.0, float(sleep))
+        self.timeout = timeout
+        self.sleep = sleep
         self.clock = clock
         self.sleeper = sleeper
         self.on_poll = on_poll
-        self.settle = settle
         self.wall_clock = wall_clock
 
     def wait(self, ids, known=None, baselines=None):
-        """Wait for ``ids``.  ``known`` holds tasks already read (not retried since), ``baselines`` the
-        fingerprint of each retried task from before its retry (see :func:`baseline_of`)."""
+        """Wait for ``ids``.  ``known`` holds tasks already read (not written to since), ``baselines`` the
+        :class:`Baseline` of each task written to just before."""
         baselines = baselines or {}
-        watches = dict((task_id, Watch(task_id, baseline=baselines.get(task_id))) for task_id in ids)
-        start = self.clock()
+        watches = dict((task_id, Watch(task_id, baselines.get(task_id))) for task_id in ids)
         for task_id, task in (known or {}).items():
             if task_id in watches and task_id not in baselines:
-                watches[task_id].update(task, True, self.wall_clock())
-        polls = 0
+                watches[task_id].update(task, self.wall_clock())
+        schedule = Schedule(self.timeout, self.sleep, clock=self.clock)
         pending = [task_id for task_id in ids if not watches[task_id].ended]
-        while pending:
+        if not pending:
+            return WaitOutcome(watches, [], 0.0, 0)
+
+        def read():
             tasks = self.fetch(pending)
-            polls += 1
-            elapsed = self.clock() - start
+            now = self.wall_clock()
             for task_id in pending:
-                watches[task_id].update(tasks[task_id], elapsed >= self.settle, self.wall_clock())
-            pending = [task_id for task_id in pending if not watches[task_id].ended]
+                watches[task_id].update(tasks[task_id], now)
+            pending[:] = [task_id for task_id in pending if not watches[task_id].ended]
             if self.on_poll is not None:
-                self.on_poll(dict((i, w.task) for i, w in watches.items()), pending, elapsed)
-            if not pending or elapsed >= self.timeout:
-                break
-            self.sleeper(min(self.sleep, self.timeout - elapsed))
-        return WaitOutcome(watches, pending, self.clock() - start, polls)
+                self.on_poll(dict((i, w.task) for i, w in watches.items()), list(pending), schedule.elapsed)
+            return pending
+
+        polled = poll(read, lambda left: not left, schedule, self.sleeper)
+        return WaitOutcome(watches, list(pending), polled.elapsed, polled.reads)

@@ -185,8 +185,8 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-retried:
-  description: Ids of the tasks retried in this run.
+retried_ids:
+  description: Ids of the tasks retried in this run (named C(retried) before 0.1.0 was released).
   returned: always
   type: list
   elements: str
@@ -204,8 +204,8 @@ skipped_ids:
   returned: always
   type: list
   elements: str
-would_retry:
-  description: In check mode, ids of the tasks that would be retried.
+would_retry_ids:
+  description: In check mode, ids of the tasks that would be retried (named C(would_retry) before 0.1.0 was released).
   returned: in check mode
   type: list
   elements: str
@@ -216,8 +216,9 @@ errors:
   elements: dict
 results:
   description: One entry per task - C(task_id), C(type), C(action) (V(retried), V(would_retry), V(watched),
-    V(skipped) or V(error)), C(status_before), C(status), C(resources), C(msg), and for retried tasks C(retried_at) (UTC)
-    and C(state_before), the task as read before its retry (snake_case, without passwords), which
+    V(skipped) or V(error)), C(status_before), C(status), C(resources), C(msg), and for retried tasks (and for tasks
+    another client retried just before this run) C(retried_at) (UTC) and C(state_before), the task as read before
+    that retry (snake_case, without passwords), which
     M(vcf.sddc_manager.credentials_task_wait) takes in O(vcf.sddc_manager.credentials_task_wait#module:after_retry).
   returned: always
   type: list
@@ -269,24 +270,16 @@ tasks:
   elements: dict
 """
 
-from concurrent.futures import ThreadPoolExecutor
-
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _tasks, _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _batch, _spec, _tasks, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, baseline_of
-
-
-def task_options():
-    options = dict(task_id=dict(type="str", required=True))
-    options.update(_spec.spec_options())
-    return options
 
 
 def main():
     argument_spec = dict(
         task_ids=dict(type="list", elements="str", default=[]),
-        tasks=dict(type="list", elements="dict", default=[], options=task_options()),
+        tasks=dict(type="list", elements="dict", default=[], options=dict(task_id=dict(type="str", required=True),
+                                                                          **_spec.spec_options())),
         discover=dict(type="bool", default=False),
         resource_types=dict(type="list", elements="str", default=[]),
         resource_names=dict(type="list", elements="str", default=[]),
@@ -297,94 +290,39 @@ def main():
     argument_spec.update(wait_argument_spec())
     module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    if not 1 <= p["concurrency"] <= 32:
-        module.fail_json(msg="concurrency must be between 1 and 32 parallel requests, got %d." % p["concurrency"])
+    module.check_range("concurrency", 1, 32, "parallel requests")
     requests_by_id = _collect_requests(module)
-    client = module.client
     try:
-        selected = _tasks.select_tasks(client, list(requests_by_id), discover=p["discover"],
+        selected = _tasks.select_tasks(module.client, list(requests_by_id), discover=p["discover"],
                                        resource_types=p["resource_types"], resource_names=p["resource_names"])
     except SddcManagerError as exc:
         module.fail_from(exc)
-
-    def retry_one(item):
-        task_id, task = item
-        try:
-            outcome = _tasks.retry(client, task_id, requests_by_id.get(task_id, {}), module.check_mode, task=task)
-        except SddcManagerError as exc:
-            return task_id, task, None, exc
-        return task_id, task, outcome, None
-
-    workers = max(1, min(p["concurrency"], len(selected)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        outcomes = list(pool.map(retry_one, selected.items()))
-
-    results, errors, retried, watched, fatal = [], [], [], [], None
-    for task_id, task, outcome, exc in outcomes:
-        if exc is not None:
-            if exc.kind in ("connection", "tls", "auth", "timeout"):
-                fatal = fatal or exc
-            errors.append({"task_id": task_id, "msg": exc.message})
-            results.append(_entry(task, task, "error", exc.message))
-            continue
-        action = "skipped"
-        if outcome["changed"]:
-            action = "would_retry" if module.check_mode else "retried"
-            retried.append(outcome["task_id"])
-        elif _verdict.verdict(outcome["task"]).state == _verdict.RUNNING:
-            action = "watched"
-            watched.append(task_id)
-        entry = _entry(task, outcome["task"], action, outcome["msg"])
-        if action == "retried":
-            entry["retried_at"] = outcome["retried_at"]
-            entry["task_id"] = outcome["task_id"]
-            # What a later credentials_task_wait (after_retry) compares reads with, as this module's own wait does.
-            entry["state_before"] = task
-        results.append(entry)
-    if fatal is not None:
+    run = _batch.retry_many(module.client, selected, requests_by_id, module.check_mode, p["concurrency"])
+    out = run.summary()
+    if run.fatal is not None:
         # The server became unusable for everyone: report what was done before stopping.
-        # Retries accepted before the failure did change SDDC Manager: say so.
-        module.fail_from(fatal, changed=bool(retried) and not module.check_mode,
-                         retried=[] if module.check_mode else retried, watched_ids=watched,
-                         results=module.redact(results), errors=errors)
-
-    out = dict(changed=bool(retried), retried=[] if module.check_mode else retried, watched_ids=watched,
-               skipped_ids=[r["task_id"] for r in results if r["action"] == "skipped"], errors=errors,
-               succeeded_ids=[], failed_ids=[], unknown_ids=[], pending_ids=[], failed_subtasks=[], ended_at={},
+        module.fail_from(run.fatal, **module.redact(dict(out, changed=bool(out["retried_ids"]))))
+    out.update(succeeded_ids=[], failed_ids=[], unknown_ids=[], pending_ids=[], failed_subtasks=[], ended_at={},
                elapsed=0.0)
-    if module.check_mode:
-        out["would_retry"] = retried
-    problems = [e["msg"] for e in errors]
-    followed = ([] if module.check_mode else retried) + watched
-    if p["wait"] and followed and not module.check_mode:
-        waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
+    problems = [e["msg"] for e in run.errors]
+    if p["wait"] and run.followed:
         try:
-            waited = waiter.wait(followed, known=dict((i, selected[i]) for i in watched),
-                                 baselines=dict((r["task_id"], baseline_of(r["state_before"]))
-                                                for r in results if r["action"] == "retried"))
+            waited = _batch.wait_after_writes(module.client, run.followed, run.baselines, run.known,
+                                              p["wait_timeout"], p["wait_sleep"])
         except SddcManagerError as exc:
-            module.fail_from(exc, changed=bool(retried), retried=retried, watched_ids=watched,
-                             results=module.redact(results), errors=errors)
-        module.warn_unknown_statuses(waited.tasks.values())
-        for entry in results:
-            if entry["task_id"] in waited.tasks:
-                entry["status"] = _status.normalize(waited.tasks[entry["task_id"]].get("status"))
-        split = waited.split(followed)
-        problems.extend(split.pop("problems"))
-        out.update(split, elapsed=round(waited.elapsed, 1),
-                   tasks=[module.describe_task(waited.tasks[i]) for i in followed])
+            module.fail_from(exc, **module.redact(out))
+        problems.extend(module.add_wait_outcome(out, waited, run.followed))
         if waited.pending_ids:
             problems.append("still running after wait_timeout (%d s): %s" % (p["wait_timeout"],
                                                                              waited.describe_pending()))
-    out["results"] = results
+        run.update_statuses(waited.tasks)
     if module._diff:
-        out["diff"] = {"before": dict((r["task_id"], r["status_before"]) for r in results),
-                       "after": dict((r["task_id"], _predicted(r, module.check_mode)) for r in results)}
+        out["diff"] = {"before": dict((r["task_id"], r["status_before"]) for r in run.results),
+                       "after": dict((r["task_id"], _predicted(r)) for r in run.results)}
     out = module.redact(out)
     out["msg"] = _summary(out)
     if problems and p["fail_on_failure"]:
-        out["msg"] = "%s Problems: %s" % (out["msg"], " | ".join(problems))
-        module.fail_json(**out)
+        module.fail_json(**dict(out, msg="%s Problems: %s" % (out["msg"], " | ".join(problems))))
     module.exit_json(**out)
 
 
@@ -407,27 +345,15 @@ def _collect_requests(module):
     return requests_by_id
 
 
-def _entry(before, after, action, msg):
-    return {
-        "task_id": before.get("id"),
-        "type": before.get("type"),
-        "action": action,
-        "status_before": _status.normalize(before.get("status")),
-        "status": _status.normalize(after.get("status")),
-        "resources": _tasks.resources_of(before),
-        "msg": msg,
-    }
-
-
-def _predicted(entry, check_mode):
-    if check_mode and entry["action"] == "would_retry":
-        return _status.IN_PROGRESS
-    return entry["status"]
+def _predicted(line):
+    if line["action"] == "would_retry":
+        return _verdict.PREDICTED_STATUS["retry"]
+    return line["status"]
 
 
 def _summary(out):
     text = "%d retried, %d already running, %d skipped, %d could not be retried." % (
-        len(out.get("would_retry", out["retried"])), len(out["watched_ids"]), len(out["skipped_ids"]),
+        len(out.get("would_retry_ids", out["retried_ids"])), len(out["watched_ids"]), len(out["skipped_ids"]),
         len(out["errors"]))
     if out["succeeded_ids"] or out["failed_ids"] or out["unknown_ids"] or out["pending_ids"]:
         text += " After waiting %.0f s: %d succeeded, %d did not succeed, %d still running." % (

@@ -65,7 +65,7 @@ status:
   sample: USER_CANCELLED
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule
 
@@ -79,8 +79,11 @@ def main():
     except SddcManagerError as exc:
         module.fail_from(exc, task_id=task_id)
     before = _status.normalize(result["before"].get("status"))
-    # The generic view says "Cancelled"; the credentials view of the same task says USER_CANCELLED.
-    status = _status.USER_CANCELLED if result["changed"] else before
+    found = _verdict.verdict(result["task"])
+    status = found.status
+    if result["changed"] and (module.check_mode or found.cancelled):
+        # The generic view that answers a cancel says "Cancelled"; the credentials view says USER_CANCELLED.
+        status = _verdict.PREDICTED_STATUS["cancel"]
     out = dict(changed=result["changed"], msg=result["msg"], status=status, task=module.describe_task(result["task"]))
     if result.get("read_error"):
         out["msg"] += (" SDDC Manager accepted the request, its answer did not show the task, and reading it failed: "

@@ -136,7 +136,7 @@ tasks:
       elements: dict
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks, _time
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule
 
@@ -150,7 +150,7 @@ def matches(task, statuses, resource_name, resource_type):
 
 def newest_first(tasks):
     """SDDC Manager lists newest first, but nothing promises that order: sort, keeping ties; no timestamp last."""
-    return sorted(tasks, key=lambda task: _tasks.timestamp(task.get("creationTimestamp")) or 0.0, reverse=True)
+    return sorted(tasks, key=lambda task: _time.timestamp(task.get("creationTimestamp")) or 0.0, reverse=True)
 
 
 def main():

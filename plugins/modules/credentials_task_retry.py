@@ -179,6 +179,18 @@ status:
   returned: always
   type: str
   sample: IN_PROGRESS
+status_before:
+  description: Normalised status of the task when this run first read it.
+  returned: always
+  type: str
+  sample: FAILED
+verdict:
+  description:
+    - The collection's verdict on RV(status) - V(succeeded), V(running), V(attention) (failed, INCONSISTENT,
+      cancelled, skipped, timed out) or V(unknown) (a status this collection does not know; never a success).
+  returned: always
+  type: str
+  sample: succeeded
 retried:
   description: Whether a retry request was accepted by SDDC Manager in this run.
   returned: always
@@ -247,10 +259,9 @@ elapsed:
   type: float
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _tasks, _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _batch, _spec, _status, _tasks, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, baseline_of
 
 
 def main():
@@ -267,65 +278,63 @@ def main():
     if problems:
         module.fail_problems(problems, heading="Invalid retry options")
     module.warn_resource_types(p)
-    task_id = p["task_id"]
-    client = module.client
     try:
-        result = _tasks.retry(client, task_id, p, check_mode=module.check_mode)
+        result = _tasks.retry(module.client, p["task_id"], p, check_mode=module.check_mode)
     except SddcManagerError as exc:
-        module.fail_from(exc, task_id=task_id)
+        module.fail_from(exc, task_id=p["task_id"])
     followed = result["task_id"]
-    running = not result["changed"] and _verdict.verdict(result["task"]).state == _verdict.RUNNING
-    outcome = None
-    if p["wait"] and not module.check_mode and (result["retried"] or running):
-        # A task that goes on under a new id may still read, under that id, as the run the retry replaced.
-        baselines = {followed: baseline_of(result["before"])} if result["retried"] else {}
-        waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"])
-        try:
-            outcome = waiter.wait([followed], baselines=baselines)
-        except SddcManagerError as exc:
-            if not result["retried"]:
-                module.fail_from(exc, task_id=task_id)
-            # The retry went through: the result must say so, whatever stopped the wait.
-            module.fail_json(msg="Task %s was retried, but waiting for it to end failed: %s" % (task_id, exc.message),
-                             changed=True, retried=True, task_id=followed,
-                             status=_status.normalize(result["task"].get("status")),
-                             task=module.describe_task(result["task"]), **exc.details())
-        module.warn_unknown_statuses(outcome.tasks.values())
-        result["task"] = outcome.tasks[followed]
+    out = _result(module, result)
+    if not p["wait"] or module.check_mode or not (result["baseline"] or _verdict.verdict(result["task"]).running):
+        module.exit_json(**out)
+    try:
+        waited = _batch.wait_after_writes(module.client, [followed], {followed: result["baseline"]} if
+                                          result["baseline"] else {}, None, p["wait_timeout"], p["wait_sleep"])
+    except SddcManagerError as exc:
+        if not result["retried"]:
+            module.fail_from(exc, task_id=p["task_id"])
+        # The retry went through: the result must say so, whatever stopped the wait.
+        out.update(exc.details())
+        out["msg"] = "Task %s was retried, but waiting for it to end failed: %s" % (p["task_id"], exc.message)
+        module.fail_json(**out)
+    module.warn_unknown_statuses(waited.tasks.values())
+    result["task"] = waited.tasks[followed]
+    out = _result(module, result, elapsed=round(waited.elapsed, 1))
+    found = _verdict.verdict(result["task"])
+    what = "was retried" if result["retried"] else "was already %s when this run started" % out["status_before"]
+    if result["baseline"] and not result["retried"]:
+        what = "was retried by another client just before this run"
+    if waited.timed_out:
+        still = "was still %s" % out["status"]
+        if waited.watches[followed].unseen:
+            still = "its reads still showed the state from before the retry"
+        out["msg"] = "Task %s %s but %s after wait_timeout (%d s)." % (followed, what, still, p["wait_timeout"])
+        module.fail_json(**out)
+    out["msg"] = "Task %s %s and %s." % (followed, what, found.end_words(result["retried"]))
+    if found.did_not_succeed:
+        out["msg"] = "%s: %s" % (out["msg"][:-1], " | ".join(found.details))
+        if p["fail_on_failure"]:
+            module.fail_json(**out)
+    module.exit_json(**out)
 
-    task = result["task"]
-    before_status = _status.normalize(result["before"].get("status"))
-    status = _status.normalize(task.get("status"))
+
+def _result(module, result, **extra):
+    """The module's result for the retry as it stands: status, verdict, the task, and the failure report."""
+    found = _verdict.verdict(result["task"])
+    status = found.status
     if module.check_mode and result["changed"]:
-        status = _status.IN_PROGRESS  # what SDDC Manager would report after accepting the retry
-    out = dict(changed=result["changed"], retried=result["retried"], status=status, msg=result["msg"],
-               task_id=followed, task=module.describe_task(task))
+        status = _verdict.PREDICTED_STATUS["retry"]
+    out = dict(changed=result["changed"], retried=result["retried"], status=status, verdict=found.state,
+               msg=result["msg"], task_id=result["task_id"], task=module.describe_task(result["task"]),
+               status_before=_status.normalize(result["before"].get("status")), **extra)
     if result.get("read_error"):
         out["msg"] += (" SDDC Manager's answer did not show the task, and reading it failed: %s"
                        % result["read_error"])
     if module._diff:
-        out["diff"] = {"before": {"task_id": task_id, "status": before_status},
-                       "after": {"task_id": followed, "status": status}}
-    found = _verdict.verdict(task)
+        out["diff"] = {"before": {"task_id": module.params["task_id"], "status": out["status_before"]},
+                       "after": {"task_id": result["task_id"], "status": status}}
     if found.report and not module.check_mode:
         out["failed_subtasks"] = module.redact(found.report)
-    if outcome is None:
-        module.exit_json(**out)
-    out["elapsed"] = round(outcome.elapsed, 1)
-    what = "was retried" if result["retried"] else "was already %s when this run started" % before_status
-    if outcome.timed_out:
-        still = "was still %s" % status
-        if outcome.watches[followed].unseen:
-            still = "its reads still showed the state from before the retry"
-        out["msg"] = "Task %s %s but %s after wait_timeout (%d s)." % (followed, what, still, p["wait_timeout"])
-        module.fail_json(**out)
-    ended = "failed again" if result["retried"] and found.status == _status.FAILED else found.what
-    out["msg"] = "Task %s %s and %s." % (followed, what, ended)
-    if found.state != _verdict.SUCCEEDED:
-        out["msg"] = "Task %s %s and %s: %s" % (followed, what, ended, " | ".join(found.details))
-        if p["fail_on_failure"]:
-            module.fail_json(**out)
-    module.exit_json(**out)
+    return out
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ options:
     default: true
   progress_interval:
     description:
-      - Print a progress line every this many seconds while waiting (running, succeeded, need attention, seconds
+      - Print a progress line every this many seconds while waiting (running, succeeded, did not succeed, seconds
         waited). The wait then runs on the controller as one module run per interval (the action plugin), so it
         holds for any O(wait_timeout) and ends within one interval of it.
       - At least 1. Cannot be combined with C(async).
@@ -56,7 +56,7 @@ options:
         own wait - a read that looks exactly like the state before the retry is the old run, for good when that
         state has a completion time, else until the task was seen running or 30 seconds after the retry. Without
         it, a read that still shows the old V(FAILED) state right after a retry ends the wait as a failure.
-      - Only C(results) is read, for each retried task its C(retried_at) and C(state_before) (the task as read
+      - Only C(results) is read, for each task retried (by it or, just before it, by another client) its C(retried_at) and C(state_before) (the task as read
         before its retry). A retried task without C(state_before) is named in a warning. Run this module on the
         host that ran the retry (its clock took C(retried_at)).
     type: dict
@@ -98,7 +98,7 @@ EXAMPLES = r"""
 
 - name: Wait for the rest; a read that still shows a task as before its retry is not its end
   vcf.sddc_manager.credentials_task_wait:
-    task_ids: "{{ bulk.retried + bulk.watched_ids }}"
+    task_ids: "{{ bulk.retried_ids + bulk.watched_ids }}"
     after_retry: "{{ bulk }}"
     progress_interval: 60
     wait_timeout: 3600
@@ -166,45 +166,34 @@ polls:
 
 import time
 
-from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
-
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _batch
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import SETTLE_SECONDS, Waiter, baseline_of
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Baseline
 
 
-def after_retry_rule(after_retry, task_ids, now):
-    """``(settle, baselines, problem)``: the Waiter's inputs for tasks that a bulk retry retried just before.
+def baselines_after_retry(after_retry, task_ids, now):
+    """``(baselines, problem)``: the :class:`Baseline` of each task that a bulk retry wrote to just before.
 
-    ``after_retry`` is that module's result. Each retried task's entry in ``results`` carries ``state_before``,
-    the task as read before its retry: its fingerprint is the baseline, as in the bulk retry's own wait. The
-    settle time goes on from the latest ``retried_at``, on the clock of the host that ran both modules; an
-    unknown retry time keeps the whole settle time. Every module run gets the same inputs, so a run does not know
-    that an earlier one saw the task running: a read like a state before the retry without any completion time is
-    then held back until the settle time is over, never longer (the Waiter's own rule holds the others anyway).
+    ``after_retry`` is that module's result: each entry of its ``results`` with ``state_before`` carries the task
+    as read before the retry and ``retried_at``, on the clock of the host that ran both modules.
     """
-    entries = [entry for entry in (after_retry or {}).get("results") or []
-               if isinstance(entry, dict) and entry.get("action") == "retried" and entry.get("task_id") in task_ids]
-    baselines, times, missing = {}, [], []
-    for entry in entries:
-        state = entry.get("state_before")
-        if not isinstance(state, dict):
-            missing.append(entry["task_id"])
+    baselines, missing = {}, []
+    for entry in (after_retry or {}).get("results") or []:
+        if not isinstance(entry, dict) or entry.get("task_id") not in task_ids:
             continue
-        baselines[entry["task_id"]] = baseline_of(snake_dict_to_camel_dict(state))
-        times.append(_tasks.timestamp(entry.get("retried_at")))
+        baseline = Baseline.from_result(entry, now)
+        if baseline is not None:
+            baselines[entry["task_id"]] = baseline
+        elif entry.get("action") == "retried":
+            missing.append(entry["task_id"])
     problem = None
     if missing:
         problem = ("after_retry gives no state_before for %s, so a read that still shows such a task as it was "
                    "before its retry cannot be told from its end. Give the registered result of "
                    "vcf.sddc_manager.credentials_task_bulk_retry (a release that returns state_before)."
                    % ", ".join(missing))
-    if not baselines or None in times:
-        return SETTLE_SECONDS, baselines, problem
-    # retried_at is in whole seconds, cut down: the retry may have been up to a second later.
-    since = now - (max(times) + 1.0)
-    return min(SETTLE_SECONDS, max(0.0, SETTLE_SECONDS - since)), baselines, problem
+    return baselines, problem
 
 
 def main():
@@ -223,33 +212,24 @@ def main():
     task_ids = list(dict.fromkeys(i for i in p["task_ids"] if i))
     if not task_ids:
         module.fail_json(msg="task_ids is empty: give the id of at least one credentials task.")
-    if p["wait_timeout"] < 0 or p["wait_sleep"] < 1:
-        module.fail_json(msg="wait_timeout must be 0 or more and wait_sleep at least 1 second.")
-    settle, baselines, problem = after_retry_rule(p["after_retry"], task_ids, time.time())
+    baselines, problem = baselines_after_retry(p["after_retry"], task_ids, time.time())
     if problem:
         module.warn(problem)
-    client = module.client
-    waiter = Waiter(lambda ids: _tasks.fetch_tasks(client, ids), p["wait_timeout"], p["wait_sleep"], settle=settle)
     try:
-        outcome = waiter.wait(task_ids, baselines=baselines)
+        waited = _batch.wait_after_writes(module.client, task_ids, baselines, None, p["wait_timeout"], p["wait_sleep"])
     except SddcManagerError as exc:
         module.fail_from(exc)
-    module.warn_unknown_statuses(outcome.tasks.values())
-
-    split = outcome.split(task_ids)
-    problems = split.pop("problems")
-    out = dict(changed=False, tasks=[module.describe_task(outcome.tasks[i]) for i in task_ids],
-               elapsed=round(outcome.elapsed, 1), polls=outcome.polls, **split)
-    out["failed_subtasks"] = module.redact(out["failed_subtasks"])
-    not_succeeded = len(split["failed_ids"]) + len(split["unknown_ids"])
+    out = dict(changed=False, polls=waited.polls)
+    problems = module.add_wait_outcome(out, waited, task_ids)
+    not_succeeded = len(out["failed_ids"]) + len(out["unknown_ids"])
     out["msg"] = "%d succeeded, %d did not succeed, %d still running after %.0f s." % (
-        len(split["succeeded_ids"]), not_succeeded, len(split["pending_ids"]), outcome.elapsed)
+        len(out["succeeded_ids"]), not_succeeded, len(out["pending_ids"]), waited.elapsed)
     if not_succeeded and p["fail_on_failure"]:
         out["msg"] = "%d of %d tasks did not succeed: %s" % (not_succeeded, len(task_ids), " | ".join(problems))
         module.fail_json(**out)
-    if outcome.pending_ids and p["fail_on_timeout"]:
+    if waited.pending_ids and p["fail_on_timeout"]:
         out["msg"] = "Timed out after wait_timeout (%d s): %s still running." % (
-            p["wait_timeout"], outcome.describe_pending())
+            p["wait_timeout"], waited.describe_pending())
         module.fail_json(**out)
     module.exit_json(**out)
 

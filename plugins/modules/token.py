@@ -88,10 +88,11 @@ expires_at:
   description: When the access token expires (UTC, ISO 8601), read from the token itself.
   returned: state is present, not in check mode, and the token carries an expiry
   type: str
-  sample: "2026-11-27T23:00:00Z"
+  sample: "2026-11-27T23:00:00.000000Z"
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError, iso_utc
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import iso_utc
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule
 
 

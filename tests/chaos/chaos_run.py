@@ -64,7 +64,7 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import ( 
     SddcManagerClient,
     SddcManagerError,
 )
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter, baseline_of  # noqa: E402
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter  # noqa: E402
 
 TASK_ID = "chaos-task"
 TASK_PATH = "/v1/credentials/tasks/" + TASK_ID
@@ -318,7 +318,7 @@ class Chaos:
 
         waiter = Waiter(fetch, WAIT_TIMEOUT, WAIT_SLEEP)
         try:
-            outcome = waiter.wait([TASK_ID], baselines={TASK_ID: baseline_of(result["before"])})
+            outcome = waiter.wait([TASK_ID], baselines={TASK_ID: result["baseline"]})
         except SddcManagerError as exc:
             claim.update(claim="retried_then_error", error=exc.message, kind=exc.kind)
             return claim

@@ -409,9 +409,9 @@ class SddcManagerModel(RuleBasedStateMachine):
         result, failed, before, after, accepted, _cancels = self._run(credentials_task_bulk_retry, args)
         assert result.get("changed", False) == bool(sum(accepted.values())), (result["msg"], accepted)
         if failed and "results" not in result:
-            assert not sum(accepted.values()) or result.get("retried"), result
+            assert not sum(accepted.values()) or result.get("retried_ids"), result
             return
-        assert len(result["retried"]) == sum(accepted.values()), (result["retried"], accepted)
+        assert len(result["retried_ids"]) == sum(accepted.values()), (result["retried_ids"], accepted)
         followed = dict((r["task_id"], r) for r in result["results"])
         not_ended = RUNNING if not wait else set()
         ids_said = set(result["failed_ids"]) | set(result["unknown_ids"]) | set(e["task_id"] for e in result["errors"])

@@ -36,7 +36,7 @@ def test_discovery_preview_in_check_mode_sends_no_write(ansible, target):
                         target=target, check=True)
     assert run.rc == 0, run
     result = run.result("vcf.sddc_manager.credentials_task_bulk_retry")
-    assert result["retried"] == []
-    assert isinstance(result["would_retry"], list)
+    assert result["retried_ids"] == []
+    assert isinstance(result["would_retry_ids"], list)
     if target.sim is not None:
         assert target.counters()["by_method"].get("PATCH", 0) == 0

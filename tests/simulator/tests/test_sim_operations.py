@@ -97,8 +97,8 @@ def test_filters_and_pages(load):
     def names(**query):
         return [(e["resource"]["resourceName"], e["username"]) for e in listed(client, token, **query)["elements"]]
 
-    assert names(resourceName="VC-2.Example.Local") == [("vc-2.example.local", "root"),
-                                                         ("vc-2.example.local", "administrator@vsphere.local")]
+    assert names(resourceName="VC-2.Example.Local") == [
+        ("vc-2.example.local", "root"), ("vc-2.example.local", "administrator@vsphere.local")]
     assert names(resourceIp="10.0.0.20", accountType="SYSTEM") == [("vc-2.example.local",
                                                                     "administrator@vsphere.local")]
     assert names(resourceType="NSXT_EDGE") == [("edge-1.example.local", "audit")]
@@ -528,8 +528,8 @@ def test_ids_are_seeded_and_operations_leave_later_ids_alone(client):
 def test_accounts_from_added_tasks_and_the_control_endpoint(client):
     token = client.token()
     client.ctl.add_tasks([{"type": "ROTATE", "status": "SUCCESSFUL", "resources": [
-        {"name": esxi(4), "type": "ESXI", "credentials": [{"credential_type": "SSH", "username": "root",
-                                                            "password": "ignored"}]},
+        {"name": esxi(4), "type": "ESXI", "credentials": [
+            {"credential_type": "SSH", "username": "root", "password": "ignored"}]},
         {"name": "esxi-30.vrack.vsphere.local", "type": "ESXI",
          "credentials": [{"credential_type": "SSH", "username": "root"}]}]}])
     assert account(client, esxi(4))["password"] != "ignored"  # an account that exists keeps its passwords

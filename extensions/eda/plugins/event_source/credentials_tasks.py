@@ -13,7 +13,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import asyncio
-import datetime
 import logging
 import os
 import sys
@@ -35,44 +34,6 @@ description:
     Only a bad option, or a refusal of the credentials, the certificate or the role on the very first poll,
     stops the source.
 options:
-  hostname:
-    description: Host name or IP address of SDDC Manager, without scheme. Environment variable E(SDDC_MANAGER_HOST).
-    type: str
-    required: true
-  port:
-    description: HTTPS port. Environment variable E(SDDC_MANAGER_PORT).
-    type: int
-    default: 443
-  username:
-    description: User to log in with, together with O(password). Environment variable E(SDDC_MANAGER_USERNAME).
-    type: str
-  password:
-    description:
-      - Password of O(username). Environment variable E(SDDC_MANAGER_PASSWORD).
-      - Prefer the environment variable; rulebook variables can show up in ansible-rulebook's debug output.
-    type: str
-  access_token:
-    description: An access token instead of O(username) and O(password). Environment variable E(SDDC_MANAGER_ACCESS_TOKEN).
-    type: str
-  refresh_token:
-    description: Renews an expired O(access_token). Environment variable E(SDDC_MANAGER_REFRESH_TOKEN).
-    type: str
-  validate_certs:
-    description:
-      - Verify the SDDC Manager certificate. Environment variable E(SDDC_MANAGER_VALIDATE_CERTS).
-      - V(false) logs a warning at start.
-    type: bool
-    default: true
-  ca_path:
-    description: PEM bundle of the CA that signed the SDDC Manager certificate. Environment variable E(SDDC_MANAGER_CA_PATH).
-    type: path
-  request_timeout:
-    description: Seconds to wait for one HTTP answer.
-    type: float
-    default: 60
-  proxy_url:
-    description: HTTPS proxy, for example V(http://proxy.example.com:3128). E(HTTPS_PROXY) and E(NO_PROXY) are honoured.
-    type: str
   interval:
     description: Seconds between two polls.
     type: float
@@ -127,8 +88,13 @@ options:
     type: float
     default: 300
 notes:
+  - The connection options are those of every module of the collection. Give O(password) and the tokens through
+    the E(SDDC_MANAGER_*) environment variables, not rulebook variables, which can show up in ansible-rulebook's
+    debug output.
   - The event is C(event.credentials_task) with C(sddc_manager), C(port), C(id), C(name), C(type), C(status),
-    C(reason) (the collection's verdict - V(failed), V(inconsistent), ...), C(previous_status), C(is_auto_rotate),
+    C(verdict) (the collection's verdict - V(attention) or V(unknown) for a task that did not succeed), C(reason)
+    (why - V(failed), V(inconsistent), ...), C(retryable) (SDDC Manager can retry this task - test it in rules
+    instead of the status word), C(previous_status), C(is_auto_rotate),
     C(attempt), C(creation_timestamp), C(completion_timestamp), C(resources), C(accounts), C(failure_report)
     (sub-task, error code, message, remediation, reference token, remediation links, SDDC Manager 9.1
     notifications), C(remediation) (the distinct remediation texts), C(message), C(seen_at) and C(auto_retry)
@@ -146,7 +112,7 @@ EXAMPLES = r"""
         resource_types: [ESXI, VCENTER]
   rules:
     - name: Show a failed task
-      condition: event.credentials_task.status == "FAILED"
+      condition: event.credentials_task.retryable == true
       action:
         debug:
           msg: "{{ event.credentials_task.message }}"
@@ -175,37 +141,48 @@ _make_collection_importable()
 # pylint: disable=wrong-import-position
 from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _redact, _status, _tasks, _transport, _verdict  # noqa: E402
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import (  # noqa: E402
+    _client,
+    _options,
+    _redact,
+    _spec,
+    _status,
+    _tasks,
+    _time,
+    _verdict,
+    _waiter,
+)
+
+from ansible_collections.vcf.sddc_manager.plugins.doc_fragments.connection import ModuleDocFragment  # noqa: E402
+
+
+def _with_connection_options(doc):
+    """The source's docs with the modules' connection options (the ``connection`` doc fragment) first."""
+    fragment = ModuleDocFragment.DOCUMENTATION
+    options = fragment[fragment.index("options:\n") + len("options:\n"):fragment.index("\nnotes:")]
+    return doc.replace("options:\n", "options:\n" + options + "\n", 1)
+
+
+DOCUMENTATION = _with_connection_options(DOCUMENTATION)
 
 LOG = logging.getLogger("vcf.sddc_manager.credentials_tasks")
 
 PLUGIN = "vcf.sddc_manager.credentials_tasks"
-ENVIRONMENT = {
-    "hostname": "SDDC_MANAGER_HOST",
-    "port": "SDDC_MANAGER_PORT",
-    "username": "SDDC_MANAGER_USERNAME",
-    "password": "SDDC_MANAGER_PASSWORD",
-    "access_token": "SDDC_MANAGER_ACCESS_TOKEN",
-    "refresh_token": "SDDC_MANAGER_REFRESH_TOKEN",
-    "validate_certs": "SDDC_MANAGER_VALIDATE_CERTS",
-    "ca_path": "SDDC_MANAGER_CA_PATH",
-}
-SECRET_OPTIONS = frozenset(["password", "access_token", "refresh_token"])
-DEFAULTS = {
-    "port": 443,
-    "validate_certs": True,
-    "request_timeout": 60.0,
+ENVIRONMENT = _options.ENVIRONMENT
+SECRET_OPTIONS = _options.SECRETS
+DEFAULTS = dict((k, v) for k, v in _options.defaults().items() if v is not None)
+DEFAULTS.update({
     "interval": 60.0,
-    "statuses": ["FAILED", "INCONSISTENT"],
+    "statuses": [_status.FAILED, _status.INCONSISTENT],
     "emit_existing": False,
     "auto_rotate_only": False,
     "max_auto_retries": 2,
     "retry_window": 86400.0,
     "max_backoff": 300.0,
-}
+})
 OPTIONS = frozenset(list(ENVIRONMENT) + list(DEFAULTS) + [
     "request_timeout", "proxy_url", "resource_types", "resource_names", "operation_types"])
-OPERATION_TYPES = ("ROTATE", "UPDATE", "REMEDIATE", "UPDATE_AUTO_ROTATE_POLICY")
+OPERATION_TYPES = tuple(_spec.OPERATION_TYPES)
 # A task first seen late that ended this long before the source started is an old failure, not a new one.
 EXISTING_MARGIN = 300
 # Errors that, on the first poll, say the options are wrong: waiting will not fix them.
@@ -281,13 +258,8 @@ def _as_list(value):
 
 
 def _check(values):
-    problems = []
-    reason = _transport.validate_hostname(values["hostname"])
-    if reason:
-        problems.append(reason)
-    if isinstance(values["port"], int) and not 1 <= values["port"] <= 65535:
-        problems.append("port must be between 1 and 65535, got %d" % values["port"])
-    for key in ("interval", "request_timeout", "retry_window", "max_backoff"):
+    problems = _options.connection_problems(values)
+    for key in ("interval", "retry_window", "max_backoff"):
         if isinstance(values[key], float) and values[key] <= 0:
             problems.append("%s must be a positive number of seconds, got %s" % (key, values[key]))
     if isinstance(values["max_auto_retries"], int) and values["max_auto_retries"] < 0:
@@ -296,12 +268,6 @@ def _check(values):
         problems.append("username and password go together (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD)")
     if not values["username"] and not values["access_token"]:
         problems.append("give username and password (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD) or access_token")
-    if values["validate_certs"] is True:
-        reason = _transport.check_ca_path(values["ca_path"])
-        if reason:
-            problems.append(reason + "; give the PEM file of the CA that signed the SDDC Manager certificate")
-    if values["proxy_url"] and "://" not in str(values["proxy_url"]):
-        problems.append("proxy_url must be a URL such as http://proxy.example.com:3128, got %r" % values["proxy_url"])
     if not values["statuses"]:
         problems.append("statuses is empty: name at least one status, for example FAILED")
     for status in values["statuses"]:
@@ -313,24 +279,6 @@ def _check(values):
     return problems
 
 
-def iso_now(epoch):
-    return datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _epoch(timestamp):
-    """Epoch seconds of an ISO-8601 time as SDDC Manager writes it, or None."""
-    if not isinstance(timestamp, str) or not timestamp:
-        return None
-    text = timestamp.strip().replace("Z", "+00:00")
-    try:
-        when = datetime.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    return when.timestamp()
-
-
 class _Memory:
     """What the source knows of one task between polls."""
 
@@ -338,14 +286,14 @@ class _Memory:
 
     def __init__(self):
         self.episode = None  # (status, completion time) of the watched status the task is in, or None
-        self.ended = []  # the latest episodes with a completion time: a read that shows one again is stale
+        self.ended = []  # baselines of the latest ends seen: a read that shows one again is stale
         self.status = None
         self.entries = 0  # times the task entered a watched status, seen by this source
         self.event_times = []  # when its events were emitted, for the retry guardrail
         self.last_seen = 0.0
 
 
-class Watcher:
+class TaskEvents:
     """Turns successive task lists into events: one per entry into a watched status.
 
     Pure and synchronous (no I/O), so each transition can be tested on its own.
@@ -386,12 +334,12 @@ class Watcher:
             if memory.episode == episode:
                 continue
             memory.episode = episode
-            if episode[1] is not None:
-                # A run that ended before, seen again after a running state: a read from before the retry
-                # (a stale cache or replica), not a new failure. A new failure has a new completion time.
-                if episode in memory.ended:
-                    continue
-                memory.ended = memory.ended[-(EPISODES_KEPT - 1):] + [episode]
+            # An end seen before, read again after the task ran: a read from before the retry (a stale cache or
+            # replica), not a new failure; the source never knows when a playbook retried the task, so only the
+            # rule's part that needs no time applies (the task was seen running since).
+            if any(seen.is_stale(task, seen_running=True) for seen in memory.ended):
+                continue
+            memory.ended = memory.ended[-(EPISODES_KEPT - 1):] + [_waiter.Baseline(task)]
             memory.entries += 1
             if self._existing(task, first, new):
                 continue
@@ -406,7 +354,7 @@ class Watcher:
             return False
         if first:
             return True
-        ended = _epoch(task.get("completionTimestamp"))
+        ended = _time.timestamp(task.get("completionTimestamp"))
         return ended is not None and ended < self.started - EXISTING_MARGIN
 
     def _matches(self, task):
@@ -415,13 +363,9 @@ class Watcher:
             return False
         if s.auto_rotate_only and not task.get("isAutoRotate"):
             return False
-        if s.resource_types or s.resource_names:
-            resources = _part(task, "resources", _tasks.resources_of)
-            if s.resource_types and not any(str(r["resource_type"] or "").upper() in s.resource_types for r in resources):
-                return False
-            if s.resource_names and not any(str(r["resource_name"] or "").lower() in s.resource_names for r in resources):
-                return False
-        return True
+        if not (s.resource_types or s.resource_names):
+            return True
+        return _part(task, "resources", lambda t: _tasks.matches_resources(t, s.resource_types, s.resource_names))
 
     def _event(self, task, memory, previous, now):
         s = self.settings
@@ -449,7 +393,10 @@ class Watcher:
             "name": task.get("name"),
             "type": task.get("type"),
             "status": status,
+            "verdict": found.state,
             "reason": found.reason,
+            # What a rulebook may do with it, decided here so that no rule compares status words.
+            "retryable": found.retryable,
             "previous_status": previous,
             "is_auto_rotate": bool(task.get("isAutoRotate")),
             "attempt": memory.entries,
@@ -460,7 +407,7 @@ class Watcher:
             "failure_report": report,
             "remediation": remediation,
             "message": "SDDC Manager %s: %s" % (s.hostname, found.message),
-            "seen_at": iso_now(now),
+            "seen_at": _time.iso_utc(now),
             "auto_retry": {
                 "allowed": counted < s.max_auto_retries,
                 "earlier_events_in_window": counted,
@@ -534,6 +481,7 @@ class Outage:
         self.clock = clock
         self.since = None
         self.failures = 0
+        self.schedule = _waiter.Schedule(float("inf"), settings.interval, backoff_cap=settings.max_backoff)
 
     def failed(self, message):
         self.failures += 1
@@ -542,8 +490,7 @@ class Outage:
             LOG.warning("%s: SDDC Manager %s did not answer the task list: %s Polling on with back-off up to %s s; "
                         "one line more when it answers again.", PLUGIN, self.settings.hostname, message,
                         _seconds(self.settings.max_backoff))
-        return min(self.settings.interval * (2 ** min(self.failures, 16)),
-                   max(self.settings.max_backoff, self.settings.interval))
+        return self.schedule.pause(failures=self.failures)
 
     def answered(self):
         if self.since is not None:
@@ -559,13 +506,9 @@ def _seconds(value):
 
 
 def make_client(settings, secrets):
-    return _client.SddcManagerClient(
-        hostname=settings.hostname, port=settings.port, username=settings.username, password=settings.password,
-        access_token=settings.access_token, refresh_token=settings.refresh_token,
-        validate_certs=settings.validate_certs, ca_path=settings.ca_path, request_timeout=settings.request_timeout,
-        proxy_url=settings.proxy_url, on_secret=secrets.add,
-        # A poll is cheap to repeat: give up sooner than a module would and let the next poll try again.
-        retry_policy=_client.RetryPolicy(attempts=4, base=0.5, cap=min(10.0, settings.interval * 2), budget=30.0))
+    # A poll is cheap to repeat: give up sooner than a module would and let the next poll try again.
+    return _options.make_client(settings.__dict__, on_secret=secrets.add, retry_policy=_client.RetryPolicy(
+        attempts=4, base=0.5, cap=min(10.0, settings.interval * 2), budget=30.0))
 
 
 async def main(queue, args):
@@ -573,10 +516,9 @@ async def main(queue, args):
     settings = Settings.from_args(args)
     secrets = set(settings.secrets())
     if not settings.validate_certs:
-        LOG.warning("%s: validate_certs is false: the SDDC Manager certificate is not verified, so the credentials "
-                    "sent to it could be read by anyone able to intercept the connection.", PLUGIN)
+        LOG.warning("%s: %s", PLUGIN, _options.VALIDATE_CERTS_OFF)
     client = make_client(settings, secrets)
-    watcher = Watcher(settings)
+    events = TaskEvents(settings)
     outage = Outage(settings)
     LOG.info("%s: watching the credentials tasks of %s:%d every %s s for %s", PLUGIN, settings.hostname,
              settings.port, _seconds(settings.interval), ", ".join(settings.statuses))
@@ -597,9 +539,9 @@ async def main(queue, args):
                 continue
             answered_once = True
             outage.answered()
-            for event in watcher.observe(tasks if isinstance(tasks, list) else []):
+            for event in events.observe(tasks if isinstance(tasks, list) else []):
                 await queue.put(mask(event, secrets))
-            await asyncio.sleep(settings.interval)
+            await asyncio.sleep(outage.schedule.pause())
     finally:
         if client.logins:
             # The source's own session: its refresh token should not outlive it.

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal use only: not part of the collection's public interface.
+"""Many tasks at once: retry them in parallel, then follow them to their end with the one waiter.
+
+The retry, bulk retry and wait modules are short scripts over these functions.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks, _verdict, _waiter
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
+
+# Errors that make SDDC Manager unusable for every task, not just one: the run stops and says what it did.
+FATAL_KINDS = frozenset(["connection", "tls", "auth", "timeout"])
+
+
+def wait_after_writes(client, ids, baselines=None, known=None, timeout=_waiter.WAIT_TIMEOUT,
+                      sleep=_waiter.WAIT_SLEEP):
+    """Wait for ``ids``; a task written to just before has its :class:`_waiter.Baseline` in ``baselines``."""
+    waiter = _waiter.Waiter(lambda pending: _tasks.fetch_tasks(client, pending), timeout, sleep)
+    return waiter.wait(ids, known=known, baselines=baselines)
+
+
+def entry(before, after, action, msg):
+    """One task's line in a bulk result."""
+    return {
+        "task_id": before.get("id"),
+        "type": before.get("type"),
+        "action": action,
+        "status_before": _status.normalize(before.get("status")),
+        "status": _status.normalize(after.get("status")),
+        "resources": _tasks.resources_of(before),
+        "msg": msg,
+    }
+
+
+class RetryRun:
+    """What a bulk retry did: one entry per task, the ids by action, and the error that stopped it, if any."""
+
+    def __init__(self, check_mode):
+        self.check_mode = check_mode
+        self.results = []
+        self.errors = []
+        self.retried_ids = []
+        self.watched_ids = []
+        self.known = {}  # tasks read before and not written to since: their read counts for the wait
+        self.baselines = {}
+        self.fatal = None
+
+    @property
+    def followed(self):
+        """The tasks a wait follows: those retried (not in check mode) and those already running."""
+        return ([] if self.check_mode else self.retried_ids) + self.watched_ids
+
+    def add(self, task_id, task, outcome, exc):
+        if exc is not None:
+            if exc.kind in FATAL_KINDS:
+                self.fatal = self.fatal or exc
+            self.errors.append({"task_id": task_id, "msg": exc.message})
+            self.results.append(entry(task, task, "error", exc.message))
+            return
+        found = _verdict.verdict(outcome["task"])
+        action = "skipped"
+        if outcome["changed"]:
+            action = "would_retry" if self.check_mode else "retried"
+            self.retried_ids.append(outcome["task_id"])
+        elif found.running or outcome["baseline"] is not None:
+            # Running, or retried by another client just before: follow it to its end.
+            action = "watched"
+            self.watched_ids.append(task_id)
+            if outcome["baseline"] is None:
+                self.known[task_id] = task
+        line = entry(task, outcome["task"], action, outcome["msg"])
+        if outcome["baseline"] is not None:
+            line["task_id"] = outcome["task_id"]
+            # What a later credentials_task_wait (after_retry) compares reads with, as this run's own wait does.
+            line.update(outcome["baseline"].as_result())
+            self.baselines[outcome["task_id"]] = outcome["baseline"]
+        self.results.append(line)
+
+    def update_statuses(self, tasks):
+        """Each line's status from the wait's last read."""
+        for line in self.results:
+            if line["task_id"] in tasks:
+                line["status"] = _status.normalize(tasks[line["task_id"]].get("status"))
+
+    def summary(self):
+        """The result keys every path returns, before any wait."""
+        out = dict(changed=bool(self.retried_ids), retried_ids=[] if self.check_mode else list(self.retried_ids),
+                   watched_ids=list(self.watched_ids), errors=list(self.errors), results=self.results,
+                   skipped_ids=[r["task_id"] for r in self.results if r["action"] == "skipped"])
+        if self.check_mode:
+            out["would_retry_ids"] = list(self.retried_ids)
+        return out
+
+
+def retry_many(client, selected, requests_by_id, check_mode=False, concurrency=16):
+    """Retry each of ``selected`` (``{id: task}``) that needs it, ``concurrency`` at a time."""
+
+    def retry_one(item):
+        task_id, task = item
+        try:
+            return task_id, task, _tasks.retry(client, task_id, requests_by_id.get(task_id, {}), check_mode,
+                                               task=task), None
+        except SddcManagerError as exc:
+            return task_id, task, None, exc
+
+    run = RetryRun(check_mode)
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(selected)))) as pool:
+        for outcome in pool.map(retry_one, selected.items()):
+            run.add(*outcome)
+    return run
