@@ -62,7 +62,7 @@ def test_the_guardrail_defaults_are_safe():
     assert args["retry_window"] == "{{ sddc_manager_eda_retry_window | default(86400) }}"
     assert args["emit_existing"] == "{{ sddc_manager_eda_emit_existing | default(false) }}"
     retry_condition = actions(load(LOCAL))[0][1]
-    for part in ('status == "FAILED"', 'type == "ROTATE"', "auto_retry.allowed == true"):
+    for part in ('retryable == true', 'type == "ROTATE"', "auto_retry.allowed == true"):
         assert part in retry_condition
 
 

@@ -104,8 +104,8 @@ def test_one_run_and_one_line_per_interval_until_the_tasks_end(clock, lines):
                   "fail_on_failure": False}, module)
     assert not result.get("failed")
     assert len(module.calls) == len(lines) == result["intervals"] == 60
-    assert lines[0] == "[vcf-a] credentials tasks: 2 running, 0 succeeded, 0 need attention, 60 s elapsed"
-    assert lines[-1] == "[vcf-a] credentials tasks: 0 running, 2 succeeded, 0 need attention, 3600 s elapsed"
+    assert lines[0] == "[vcf-a] credentials tasks: 2 running, 0 succeeded, 0 did not succeed, 60 s elapsed"
+    assert lines[-1] == "[vcf-a] credentials tasks: 0 running, 2 succeeded, 0 did not succeed, 3600 s elapsed"
     # After the first run the module start is known: each run is asked to end that much earlier, then the
     # interval is filled, so the lines keep to the minute.
     assert [c["wait_timeout"] for c in module.calls[:3]] == [60, 59, 59]
@@ -136,7 +136,7 @@ def test_failures_keep_the_modules_words(clock, lines):
     result = run({"task_ids": ["t1", "t2"], "progress_interval": 2, "wait_timeout": 60},
                  FakeModule(clock, ends_at=5, outcome="failed"))
     assert result["failed"] is True and result["msg"].startswith("2 of 2 tasks did not succeed: t1 (Remediation")
-    assert lines[-1].endswith("0 running, 0 succeeded, 2 need attention, %d s elapsed" % int(result["elapsed"]))
+    assert lines[-1].endswith("0 running, 0 succeeded, 2 did not succeed, %d s elapsed" % int(result["elapsed"]))
 
 
 def test_a_failure_in_the_middle_returns_where_the_tasks_stood(clock, lines):

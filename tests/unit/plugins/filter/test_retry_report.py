@@ -53,7 +53,7 @@ def test_the_module_verdicts_decide_the_summary():
         waited("w", "FAILED", "attention", "failed", report=[report("w")])], pending=["d"], failed=[report("w")]))
     assert result["succeeded"] == ["a"]
     assert [t["task_id"] for t in result["failed"]] == ["b", "c", "w"]
-    assert result["timed_out"] == ["d"] and result["watched"] == ["w"]
+    assert result["still_running"] == ["d"] and result["watched"] == ["w"]
     assert [t["action"] for t in result["tasks"]] == ["retried"] * 4 + ["watched", "skipped"]
     assert len(result["problems"]) == 4
     assert "Task w (ROTATE esxi-w.example.com) ended FAILED: ESXI esxi-w.example.com" in result["problems"][2]
@@ -74,7 +74,7 @@ def test_a_run_that_stopped_says_why_and_what_was_left_running():
     retry = bulk(entry("a"), entry("b"))
     result = retry_summary(retry, wait([waited("a", "SUCCESSFUL", "succeeded")]),
                            stopped_because="SDDC Manager answered HTTP 500 to GET /v1/credentials/tasks")
-    assert result["timed_out"] == ["b"] and result["stopped_because"].startswith("SDDC Manager answered")
+    assert result["still_running"] == ["b"] and result["stopped_because"].startswith("SDDC Manager answered")
     assert "Task b was still running when the run stopped." in result["problems"]
     text = retry_report_markdown(result)
     assert "**The run stopped before every task ended:** SDDC Manager answered HTTP 500" in text

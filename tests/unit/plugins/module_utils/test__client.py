@@ -17,7 +17,6 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils import _auth, _cl
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (
     SddcManagerClient,
     SddcManagerError,
-    iso_utc,
 )
 
 
@@ -95,9 +94,12 @@ def test_resource_credentials_empty_answer(rsps, make_client):
 # --- helpers ----------------------------------------------------------------------------------------
 
 def test_iso_utc():
+    from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import iso_utc, timestamp
+
     assert iso_utc(None) is None
-    assert iso_utc(0) == "1970-01-01T00:00:00Z"
-    assert iso_utc(1_800_000_000.9) == "2027-01-15T08:00:00Z"
+    assert iso_utc(0) == "1970-01-01T00:00:00.000000Z"
+    assert iso_utc(1_800_000_000.5) == "2027-01-15T08:00:00.500000Z"
+    assert timestamp(iso_utc(1_800_000_000.5)) == 1_800_000_000.5
 
 
 # --- the public face --------------------------------------------------------------------------------

@@ -125,9 +125,10 @@ def test_retry_of_a_failed_task_sends_one_patch(rsps, client, failed_task, accep
     rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
     rsps.patch(TASK, status=202, json=accepted)
     result = _tasks.retry(client, TASK_ID, {})
-    assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks/" + TASK_ID),
-                                         ("GET", "/v1/credentials/tasks/%s/resource-credentials" % TASK_ID),
-                                         ("PATCH", "/v1/credentials/tasks/" + TASK_ID)]
+    assert methods(rsps, paths=True) == [
+        ("GET", "/v1/credentials/tasks/" + TASK_ID),
+        ("GET", "/v1/credentials/tasks/%s/resource-credentials" % TASK_ID),
+        ("PATCH", "/v1/credentials/tasks/" + TASK_ID)]
     body = json.loads(patches(rsps)[0].request.body)
     assert body["operationType"] == "ROTATE"
     assert "password" not in json.dumps(body)

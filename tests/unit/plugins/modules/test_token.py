@@ -28,7 +28,7 @@ def test_login_is_accepted_with_200_and_201(run_module, rsps, jwt, status):
     assert json.loads(rsps.calls[0].request.body) == {"username": "administrator@vsphere.local",
                                                       "password": "Pa55-tok-3e7a"}
     assert result["changed"] is False
-    assert result["expires_at"] == "2030-03-17T17:46:40Z"
+    assert result["expires_at"] == "2030-03-17T17:46:40.000000Z"
     assert {"access_token", "refresh_token"} <= set(result)
     assert "Pa55-tok-3e7a" not in json.dumps(result)
     assert len(rsps.calls) == 1
