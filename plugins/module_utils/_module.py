@@ -169,6 +169,13 @@ class SddcManagerModule(AnsibleModule):
             if found.state == _verdict.UNKNOWN:
                 self.warn(found.message)
 
+    def check_retry_options(self, options, where=""):
+        """Refuse a wrong CredentialsUpdateSpec before any request; warn about resource types unknown to us."""
+        problems = ["%s%s" % (where, problem) for problem in _spec.validate(options)]
+        if problems:
+            self.fail_problems(problems, heading="Invalid retry options")
+        self.warn_resource_types(options)
+
     def warn_resource_types(self, options):
         for resource_type in _spec.unknown_resource_types(options):
             self.warn("resource_type %s is not one this collection knows (from VCF 4.x to 9.1); it is sent as given "

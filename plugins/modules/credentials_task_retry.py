@@ -274,10 +274,7 @@ def main():
     argument_spec.update(wait_argument_spec())
     module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    problems = _spec.validate(p)
-    if problems:
-        module.fail_problems(problems, heading="Invalid retry options")
-    module.warn_resource_types(p)
+    module.check_retry_options(p)
     try:
         result = _tasks.retry(module.client, p["task_id"], p, check_mode=module.check_mode)
     except SddcManagerError as exc:
