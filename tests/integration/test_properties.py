@@ -47,7 +47,7 @@ from requests.adapters import HTTPAdapter
 
 from conftest import REAL, REPO, report_figures
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _tasks, _waiter
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter
 from ansible_collections.vcf.sddc_manager.plugins.modules import (
     credentials_task_bulk_retry,
@@ -212,6 +212,10 @@ class VirtualTime:
     def clock(self):
         return time.monotonic() + self.offset
 
+    def wall(self):
+        # The controller's clock of a retry's time and of its settle time, moved by the same sleeps.
+        return time.time() + self.offset
+
     def sleep(self, seconds):
         self.ctl.advance(seconds)
         self.offset += seconds
@@ -306,7 +310,7 @@ class SddcManagerModel(RuleBasedStateMachine):
         """Run ``module`` and return ``(result, failed, before, after, accepted, cancels)``."""
         before = self._truth()
         counters = self.ctl.counters()
-        waiter = functools.partial(Waiter, clock=self.time.clock, sleeper=self.time.sleep)
+        waiter = functools.partial(Waiter, clock=self.time.clock, sleeper=self.time.sleep, wall_clock=self.time.wall)
         printed = io.StringIO()
         real_client = _client.SddcManagerClient
 
@@ -316,8 +320,8 @@ class SddcManagerModel(RuleBasedStateMachine):
                 super().__init__(*a, **kw)
 
         with contextlib.ExitStack() as stack:
-            if hasattr(module, "Waiter"):
-                stack.enter_context(mock.patch.object(module, "Waiter", waiter))
+            stack.enter_context(mock.patch.object(_waiter, "Waiter", waiter))
+            stack.enter_context(mock.patch.object(_tasks, "_wall_clock", self.time.wall))
             stack.enter_context(mock.patch.object(_client, "SddcManagerClient", InstantClient))
             stack.enter_context(mock.patch.object(_tasks, "_clock", self.time.clock))
             stack.enter_context(mock.patch.object(_tasks, "_sleep", self.time.sleep))
