@@ -94,9 +94,9 @@ bench-quick: $(VENV_STAMP)
 bench-scale: $(VENV_STAMP)
 	$(VPY) tests/benchmarks/bench.py --scale
 
+# demo.sh installs the collection into build/demo/collections and sets ANSIBLE_COLLECTIONS_PATH to it.
 demo: $(VENV_STAMP)
-	export PATH="$(dir $(VPY)):$$PATH" ANSIBLE_COLLECTIONS_PATH="$$($(VPY) tests/utils/pyroot.py)"; \
-	bash tests/utils/demo.sh
+	PATH="$(dir $(VPY)):$$PATH" bash tests/utils/demo.sh
 
 clean:
 	rm -rf $(VENV) $(TOOLS_VENV) $(DOCS_VENV) .venv-matrix-* build tests/output .pytest_cache .hypothesis .ansible

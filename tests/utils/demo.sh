@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# `make demo`: build and install the collection, start the SDDC Manager simulator with failed credentials
-# tasks, retry them with the collection playbook, show the report, stop the simulator.
-# Expects the Makefile's .venv on PATH.
+# `make demo`: build the collection and install it into build/demo/collections, start the SDDC Manager simulator
+# with tests/demo/scenario.yml - two FAILED ROTATE tasks (the ESXi one succeeds when retried, the vCenter one fails
+# again: SSH login refused) and one SUCCESSFUL task, which is left alone -, retry them with the collection playbook,
+# show the report, stop the simulator.
+# Expects the Makefile's .venv on PATH. Ansible finds only the collection installed here (ANSIBLE_COLLECTIONS_PATH).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$repo/build/demo
 rm -rf "$work" && mkdir -p "$work/collections" "$work/report"
+# Set before the install, so that ansible-galaxy installs into a configured collections path (and does not warn).
+export ANSIBLE_COLLECTIONS_PATH=$work/collections
 
 echo "== Building and installing the collection"
 ansible-galaxy collection build --force --output-path "$work" "$repo" >/dev/null
@@ -30,7 +34,7 @@ echo "   https://127.0.0.1:$port, with 2 FAILED credentials tasks (CA: $work/cer
 # The connection goes in as environment variables, the way an AWX credential injects it.
 export SDDC_MANAGER_HOST=127.0.0.1 SDDC_MANAGER_PORT=$port SDDC_MANAGER_CA_PATH=$work/certs/ca.pem
 export SDDC_MANAGER_USERNAME=administrator@vsphere.local SDDC_MANAGER_PASSWORD='Demo-Only-Passw0rd!'
-export ANSIBLE_COLLECTIONS_PATH=$work/collections ANSIBLE_LOCALHOST_WARNING=False
+export ANSIBLE_LOCALHOST_WARNING=False
 ANSIBLE_PYTHON_INTERPRETER=$(command -v python)
 export ANSIBLE_INVENTORY_UNPARSED_WARNING=False ANSIBLE_PYTHON_INTERPRETER
 
