@@ -205,7 +205,7 @@ def test_wait_for_several_tasks_reports_each_outcome(ansible, target):
   register: bulk
 - name: Wait
   vcf.sddc_manager.credentials_task_wait:
-    task_ids: "{{ bulk.retried }}"
+    task_ids: "{{ bulk.retried_ids }}"
     wait_sleep: 1
     wait_timeout: 60
 """), target=target)
@@ -299,7 +299,7 @@ def test_bulk_retry_discovers_failed_tasks_by_resource_type(ansible, target):
 """), target=target)
     assert run.rc == 0, run
     result = run.result("Bulk")
-    assert sorted(result["retried"]) == ["rotate-failed", "rotate-fails-again"]
+    assert sorted(result["retried_ids"]) == ["rotate-failed", "rotate-fails-again"]
     assert result["succeeded_ids"] == ["rotate-failed"]
     assert result["failed_ids"] == ["rotate-fails-again"]
     # an ESXi task that was already running (and never ends here) is watched, not retried

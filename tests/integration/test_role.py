@@ -106,8 +106,8 @@ def test_progress_is_shown_while_waiting_without_new_logins(ansible, target):
     assert run.rc == 0, run
     progress = [line for line in run.stdout.splitlines() if "s elapsed" in line]
     assert len(progress) >= 2, run.stdout
-    assert "[localhost] credentials tasks: 3 running, 0 succeeded, 0 need attention" in progress[0]
-    assert "[localhost] credentials tasks: 0 running, 3 succeeded, 0 need attention" in progress[-1]
+    assert "[localhost] credentials tasks: 3 running, 0 succeeded, 0 did not succeed" in progress[0]
+    assert "[localhost] credentials tasks: 0 running, 3 succeeded, 0 did not succeed" in progress[-1]
     counters = target.counters()
     assert counters["logins"] == 1 and counters["refreshes"] == 0
 
@@ -122,7 +122,7 @@ def test_collection_playbook_discovers_with_the_connection_from_the_environment(
     assert result["succeeded"] == ["rotate-failed"]
     assert [t["task_id"] for t in result["failed"]] == ["rotate-fails-again"]
     # 'in-progress' was running before the play (and never ends): discovery watches it to the timeout
-    assert result["watched"] == ["in-progress"] and result["timed_out"] == ["in-progress"]
+    assert result["watched"] == ["in-progress"] and result["still_running"] == ["in-progress"]
     assert result["stopped_because"] == "retry_credentials_tasks_wait_timeout (8 s) ran out"
     assert target.counters()["logins"] == 1
 

@@ -25,7 +25,7 @@ from test_role import ROLE_PLAY, role_vars
 
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")
 PROGRESS = re.compile(r"^\[(?P<host>[^\]]+)\] credentials tasks: (?P<running>\d+) running, (?P<succeeded>\d+) succeeded, "
-                      r"(?P<attention>\d+) need attention, (?P<elapsed>\d+) s elapsed$")
+                      r"(?P<attention>\d+) did not succeed, (?P<elapsed>\d+) s elapsed$")
 WAIT_TASK = "Wait for the retried and running tasks"
 
 
@@ -253,7 +253,7 @@ def test_a_fault_while_waiting_still_leaves_the_result_the_report_and_no_session
     # The result fact and the report: what ran, what was left running and why the run stopped.
     result = result_fact(run)
     assert result["retried"] == ["rotate-failed"]
-    assert result["timed_out"] == ["rotate-failed"] and result["succeeded"] == []
+    assert result["still_running"] == ["rotate-failed"] and result["succeeded"] == []
     assert result["stopped_because"].startswith("%s failed: " % WAIT_TASK)
     assert "Task rotate-failed was still running when the run stopped." in result["problems"]
     assert "The run stopped before every task ended: %s failed: " % WAIT_TASK in " ".join(result["problems"])
@@ -283,10 +283,10 @@ def test_a_fault_in_the_retry_modules_own_first_wait(ansible, target, tmp_path):
     assert message.startswith("Stopped on SDDC Manager 127.0.0.1: Retry the failed credentials tasks failed: "), message
     assert "rotate-failed" in message and "HTTP 500" in message
     result = result_fact(run)
-    assert result["retried"] == ["rotate-failed"] and result["timed_out"] == ["rotate-failed"]
+    assert result["retried"] == ["rotate-failed"] and result["still_running"] == ["rotate-failed"]
     assert result["stopped_because"].startswith("Retry the failed credentials tasks failed: ")
     data, markdown = report_of(tmp_path)
-    assert data["timed_out"] == ["rotate-failed"] and "Still running when the run stopped" in markdown
+    assert data["still_running"] == ["rotate-failed"] and "Still running when the run stopped" in markdown
     counters = target.counters()
     assert counters["revocations"] == 1 and counters["patches_accepted"] == 1
     no_secret(run)
@@ -303,7 +303,7 @@ def test_a_timeout_is_kept_to_within_one_interval_and_reported(ansible, target, 
     assert task.endswith("Fail when a task did not succeed")
     assert "Task rotate-failed was still running when the wait timed out" in message
     result = result_fact(run)
-    assert result["timed_out"] == ["rotate-failed"]
+    assert result["still_running"] == ["rotate-failed"]
     assert result["stopped_because"] == "retry_credentials_tasks_wait_timeout (7 s) ran out"
     # Never more than one interval past the timeout (the retry module's first wait and every interval counted),
     # and not cut short by more than the second that whole-second rounding takes off.
@@ -332,14 +332,14 @@ def test_a_rerun_waits_for_what_the_first_run_left_running(ansible, target, tmp_
                       retry_credentials_tasks_report_path=str(tmp_path / "report"))
     first = ansible.playbook(ROLE_PLAY, extra_vars=dict(extra, retry_credentials_tasks_wait_timeout=3))
     assert first.rc != 0
-    assert result_fact(first)["timed_out"] == [task_id]
+    assert result_fact(first)["still_running"] == [task_id]
     assert next(t for t in target.ctl.tasks() if t["id"] == task_id)["status"] == "IN_PROGRESS"
 
     second = rerun_until_the_task_ends(ansible, target, extra)
     result = result_fact(second)
     # Not retried again: watched to its real end.
     assert result["retried"] == [] and result["watched"] == [task_id]
-    assert result["timed_out"] == [] and result["stopped_because"] is None
+    assert result["still_running"] == [] and result["stopped_because"] is None
     assert [t["status_after"] for t in result["tasks"]] == [ends]
     lines = progress_lines(second.stdout)
     assert lines[0]["running"] == "1" and lines[-1]["running"] == "0"

@@ -79,7 +79,7 @@ def test_every_end_but_success_fails_with_its_verdict_and_reason(ansible, target
     result = result_fact(run)
     data, markdown = report_of(tmp_path)
     assert data == result
-    assert result["succeeded"] == [] and result["timed_out"] == [] and result["stopped_because"] is None
+    assert result["succeeded"] == [] and result["still_running"] == [] and result["stopped_because"] is None
     assert sorted(result["retried"]) == sorted(end[0] for end in ends)
     by_id = dict((t["task_id"], t) for t in result["tasks"])
     assert sorted(t["task_id"] for t in result["failed"]) == sorted(by_id)
@@ -174,7 +174,7 @@ def test_a_rerun_after_stale_reads_and_a_timeout_waits_for_the_real_end(ansible,
     first = run_role(ansible, target, tmp_path, retry_credentials_tasks_wait_timeout=6, **extra)
     assert first.rc != 0
     result = result_fact(first)
-    assert result["timed_out"] == ["stale-long"] and result["failed"] == [], result["problems"]
+    assert result["still_running"] == ["stale-long"] and result["failed"] == [], result["problems"]
     assert result["problems"] == ["Task stale-long was still running when the wait timed out."]
     assert all(line["attention"] == "0" for line in progress_lines(first.stdout))
 
