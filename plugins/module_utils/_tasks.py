@@ -22,7 +22,9 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import Am
 LIST_THRESHOLD = 2
 
 # A write whose answer was lost, or answered 5xx by something that may have passed it on, is settled by reading
-# the task (``_confirm``), on the schedule of ``_waiter`` (CONFIRM_FIRST_PAUSE, then growing, for SETTLE_SECONDS).
+# the task (``_confirm``): the first read CONFIRM_FIRST_PAUSE after it, each pause growing, for the settle time.
+CONFIRM_SECONDS = _waiter.SETTLE_SECONDS
+CONFIRM_FIRST_PAUSE = _waiter.CONFIRM_FIRST_PAUSE
 _clock = time.monotonic
 _sleep = time.sleep
 _wall_clock = time.time
@@ -120,8 +122,7 @@ def build_retry_spec(client, task, options):
 
 def _confirm(client, task_id, took_effect):
     """The task after a write whose answer did not say whether it was applied, and whether it was."""
-    schedule = _waiter.Schedule(_waiter.SETTLE_SECONDS, _waiter.CONFIRM_FIRST_PAUSE, growth=_waiter.CONFIRM_GROWTH,
-                                clock=_clock)
+    schedule = _waiter.Schedule(CONFIRM_SECONDS, CONFIRM_FIRST_PAUSE, growth=_waiter.CONFIRM_GROWTH, clock=_clock)
     polled = _waiter.poll(lambda: get_task(client, task_id), took_effect, schedule, _sleep)
     return polled.value, polled.done
 

@@ -57,7 +57,7 @@ def test_a_wait_of_300_progress_intervals(ansible, target, tmp_path):
     # The right outcome, the report, and the session revoked; one login for the whole wait.
     result = result_fact(run)
     assert result["retried"] == [TASK] and result["succeeded"] == [TASK]
-    assert result["timed_out"] == [] and result["failed"] == [] and result["problems"] == []
+    assert result["still_running"] == [] and result["failed"] == [] and result["problems"] == []
     assert result["stopped_because"] is None
     report = json.loads((tmp_path / "report" / "credentials-tasks-localhost.json").read_text())
     assert report == result
