@@ -664,3 +664,20 @@ def test_the_docs_have_the_examples_this_test_expects():
     assert len(EXAMPLES) >= 40, [e.ident for e in EXAMPLES]
     adhoc = [e for e in EXAMPLES if e.kind == "command" and e.text.startswith("ansible ")]
     assert all(" localhost -m vcf.sddc_manager." in e.text for e in adhoc), adhoc
+
+
+@pytest.mark.parametrize("typed,expected", [
+    ("retry_credentials_tasks_ids=%s" % R1, [R1]),
+    # an AWX survey's text answer, or JSON after -e: a string, with spaces and an empty item
+    ('{"retry_credentials_tasks_ids": " %s , ,%s, "}' % (R1, R2), [R1, R2]),
+], ids=["one-id", "text-with-spaces-and-an-empty-item"])
+def test_role_takes_ids_as_typed_after_dash_e(typed, expected, ansible, target, tmp_path):
+    """Issue 21 item 2: a string is one id or ids separated by commas, never read letter by letter."""
+    target.load(scenarios.base(tasks=SCENARIOS["docs"]()))
+    playbook = tmp_path / "retry-ids.yml"
+    playbook.write_text(as_playbook(BY_ID["role_README:yaml4"]))
+    argv = [str(BIN / "ansible-playbook"), "-i", str(ansible.inventory), str(playbook), "-e", typed]
+    run = ansible._run(argv, ansible.base_env(target=target), 300)
+    assert run.rc == 0, run
+    assert target.counters()["retries_by_task"] == dict.fromkeys(expected, 1)
+    assert "No credentials task with id" not in run.output
