@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import re
+
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
@@ -31,11 +33,44 @@ def _final_verdict(task_id, final, entry, pending):
                                  completionTimestamp=final.get("completion_timestamp")))
 
 
-def retry_summary(retry, wait=None, stopped_because=None):
+# What the modules' messages call an option, and what a user of the role sets instead: the one place where
+# module words become role words (the role passes its messages through role_words).
+ROLE_WORDS = [
+    (re.compile(r"Task (\S+) is (an? [A-Z_]+) task: give operation_type and elements"),
+     r"Task \1 is \2 task: give operation_type and elements in retry_credentials_tasks_specs['\1']"),
+    (re.compile(r"Task (\S+) is an UPDATE_AUTO_ROTATE_POLICY task: give auto_rotate_policy"),
+     r"Task \1 is an UPDATE_AUTO_ROTATE_POLICY task: give auto_rotate_policy in retry_credentials_tasks_specs['\1']"),
+    (re.compile(r"give it an entry in tasks to retry it"),
+     "give it an entry in retry_credentials_tasks_specs to retry it"),
+    (re.compile(r"tasks\[\d+\] \(task (\S+)\): "), r"retry_credentials_tasks_specs['\1']: "),
+    (re.compile(r"\b(resource_types|resource_names|wait_timeout|wait_sleep|concurrency)\b(?=[ :])"),
+     r"retry_credentials_tasks_\1"),
+    (re.compile(r"parameters are required together: username, password"),
+     "retry_credentials_tasks_username and retry_credentials_tasks_password (or SDDC_MANAGER_USERNAME and "
+     "SDDC_MANAGER_PASSWORD) go together: give both"),
+    (re.compile(r"one of the following is required: username, access_token"),
+     "give retry_credentials_tasks_username and retry_credentials_tasks_password (or SDDC_MANAGER_USERNAME and "
+     "SDDC_MANAGER_PASSWORD)"),
+    (re.compile(r"missing required arguments: hostname"),
+     "give retry_credentials_tasks_hostname (or SDDC_MANAGER_HOST)"),
+]
+
+
+def role_words(text):
+    """A module's message in the words of the role retry_credentials_tasks (its variables, not module options)."""
+    if not isinstance(text, str):
+        return text
+    for pattern, replacement in ROLE_WORDS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def retry_summary(retry, wait=None, stopped_because=None, words="module"):
     """Merge a credentials_task_bulk_retry result and the result of the last wait after it.
 
     ``wait`` is a credentials_task_wait result; without one, the bulk retry's own wait counts.
     ``stopped_because``: why the run stopped before every task ended (a wait step failed), for the report.
+    ``words``: ``role`` words the messages for a user of the role retry_credentials_tasks.
     """
     retry = _result(retry, "the retry result")
     wait = _result(retry if wait is None else wait, "the wait result")
@@ -83,12 +118,17 @@ def retry_summary(retry, wait=None, stopped_because=None):
         "skipped": [dict((k, t[k]) for k in ("task_id", "status_before", "msg")) for t in tasks
                     if t["action"] == "skipped"],
         "errors": retry.get("errors") or [],
+        "needs_input": retry.get("needs_input") or [],
         "succeeded": [t["task_id"] for t in followed if t["verdict"] == _verdict.SUCCEEDED],
         "failed": [t for t in followed if t["verdict"] in (_verdict.ATTENTION, _verdict.UNKNOWN)],
         "still_running": [t["task_id"] for t in followed if t["verdict"] == _verdict.RUNNING],
         "stopped_because": stopped_because or None,
         "tasks": tasks,
     }
+    if words == "role":
+        for key in ("errors", "needs_input"):
+            summary[key] = [dict(item, msg=role_words(item.get("msg"))) for item in summary[key]]
+        summary["stopped_because"] = role_words(summary["stopped_because"])
     summary["problems"] = _problems(summary)
     # Registered results are already redacted; this guards hand-built input too.
     return redact(summary)
@@ -142,10 +182,10 @@ def retry_report_markdown(summary, title="SDDC Manager credentials task retry"):
         "# %s" % title,
         "",
         "%d retried, %d already running and watched, %d succeeded, %d did not succeed, %d still running, "
-        "%d skipped, %d could not be retried." % (
+        "%d skipped, %d could not be retried, %d need input." % (
             len(summary.get("retried") or []), len(summary.get("watched") or []), len(summary.get("succeeded") or []),
             len(summary.get("failed") or []), len(summary.get("still_running") or []), len(summary.get("skipped") or []),
-            len(summary.get("errors") or [])),
+            len(summary.get("errors") or []), len(summary.get("needs_input") or [])),
         "",
     ]
     if summary.get("stopped_because"):
@@ -171,6 +211,9 @@ def retry_report_markdown(summary, title="SDDC Manager credentials task retry"):
             _cell(task.get("task_id")), _cell(resources), _cell(task.get("type")), _cell(task.get("status_before")),
             _cell(task.get("status_after")), _cell(verdict), "%.0f s" % duration if duration is not None else "-",
             _cell(error), _remediation_cell(first) if first else "-"))
+    if summary.get("needs_input"):
+        lines += ["", "## Needs input (not retried)", ""] + ["- %s" % _cell(item.get("msg"))
+                                                             for item in summary["needs_input"]]
     steps = _all_remediation_steps(summary)
     if steps:
         lines += ["", "## Remediation steps from SDDC Manager", ""] + steps
@@ -199,4 +242,5 @@ class FilterModule(object):
         return {
             "retry_summary": retry_summary,
             "retry_report_markdown": retry_report_markdown,
+            "role_words": role_words,
         }

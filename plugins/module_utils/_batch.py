@@ -48,6 +48,7 @@ class RetryRun:
         self.check_mode = check_mode
         self.results = []
         self.errors = []
+        self.needs_input = []  # discovered tasks whose retry needs what only a person can give
         self.retried_ids = []
         self.watched_ids = []
         self.known = {}  # tasks read before and not written to since: their read counts for the wait
@@ -59,7 +60,13 @@ class RetryRun:
         """The tasks a wait follows: those retried (not in check mode) and those already running."""
         return ([] if self.check_mode else self.retried_ids) + self.watched_ids
 
-    def add(self, task_id, task, outcome, exc):
+    def add(self, task_id, task, outcome, exc, named=True):
+        if exc is not None and exc.kind == "needs_input" and not named:
+            # Found by discovery, not asked for: the others go on, and the report says what this one needs.
+            msg = "%s It was found by discover and left as it is: give it an entry in tasks to retry it." % exc.message
+            self.needs_input.append({"task_id": task_id, "type": task.get("type"), "msg": msg})
+            self.results.append(entry(task, task, "needs_input", msg))
+            return
         if exc is not None:
             if exc.kind in FATAL_KINDS:
                 self.fatal = self.fatal or exc
@@ -94,26 +101,41 @@ class RetryRun:
     def summary(self):
         """The result keys every path returns, before any wait."""
         out = dict(changed=bool(self.retried_ids), retried_ids=[] if self.check_mode else list(self.retried_ids),
-                   watched_ids=list(self.watched_ids), errors=list(self.errors), results=self.results,
+                   watched_ids=list(self.watched_ids), errors=list(self.errors), needs_input=list(self.needs_input),
+                   results=self.results,
                    skipped_ids=[r["task_id"] for r in self.results if r["action"] == "skipped"])
         if self.check_mode:
             out["would_retry_ids"] = list(self.retried_ids)
         return out
 
 
-def retry_many(client, selected, requests_by_id, check_mode=False, concurrency=16):
-    """Retry each of ``selected`` (``{id: task}``) that needs it, ``concurrency`` at a time."""
+def retry_many(client, selected, requests_by_id, check_mode=False, concurrency=16, missing=None):
+    """Retry each of ``selected`` (``{id: task}``) that needs it, ``concurrency`` at a time; each id of
+    ``missing`` (``{id: error}``, ids SDDC Manager does not know) is one error among the results."""
 
     def retry_one(item):
         task_id, task = item
+        named = task_id in requests_by_id
         try:
             return task_id, task, _tasks.retry(client, task_id, requests_by_id.get(task_id, {}), check_mode,
-                                               task=task), None
+                                               task=task), None, named
         except SddcManagerError as exc:
-            return task_id, task, None, exc
+            return task_id, task, None, exc, named
 
     run = RetryRun(check_mode)
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(selected)))) as pool:
         for outcome in pool.map(retry_one, selected.items()):
             run.add(*outcome)
+    for task_id, exc in (missing or {}).items():
+        run.add(task_id, {"id": task_id}, None, exc)
     return run
+
+
+def select_and_retry(client, requests_by_id, params, check_mode=False):
+    """The bulk retry: the named tasks (``requests_by_id``) and, with ``params["discover"]``, the FAILED and running
+    ones matching its filters, retried ``params["concurrency"]`` at a time.  Raises only when the tasks cannot be
+    read at all; a named id SDDC Manager does not know is one error among the results."""
+    missing = {}
+    selected = _tasks.select_tasks(client, list(requests_by_id), discover=params["discover"], missing=missing,
+                                   resource_types=params["resource_types"], resource_names=params["resource_names"])
+    return retry_many(client, selected, requests_by_id, check_mode, params["concurrency"], missing)

@@ -11,7 +11,15 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _options, _spec, _tasks, _verdict, _waiter
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import (
+    _client,
+    _filters,
+    _options,
+    _spec,
+    _tasks,
+    _verdict,
+    _waiter,
+)
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._redact import redact
 
 
@@ -168,6 +176,12 @@ class SddcManagerModule(AnsibleModule):
             found = _verdict.verdict(task)
             if found.state == _verdict.UNKNOWN:
                 self.warn(found.message)
+
+    def check_filters(self, **filters):
+        """Refuse, before any request, a filter value that would match nothing because no release has it."""
+        problems = _filters.problems(**filters)
+        if problems:
+            self.fail_json(msg="Invalid filter: %s." % "; ".join(problems))
 
     def check_retry_options(self, options, where=""):
         """Refuse a wrong CredentialsUpdateSpec before any request; warn about resource types unknown to us."""

@@ -291,27 +291,32 @@ def cancel(client, task_id, check_mode=False, task=None):
     return result
 
 
-def select_tasks(client, task_ids, discover=False, resource_types=None, resource_names=None):
+def select_tasks(client, task_ids, discover=False, resource_types=None, resource_names=None, missing=None):
     """``{id: task}`` for the given ids plus, with ``discover``, every FAILED or running task matching the filters.
 
     Running ones are there to be watched: a rerun after a wait that timed out must learn how they end.
-    One list read serves both the discovery and the status of the named tasks.
+    One list read serves both the discovery and the status of the named tasks.  With ``missing`` (a dict), a
+    named id that SDDC Manager does not know goes there with its error instead of stopping the others.
     """
     task_ids = list(dict.fromkeys(task_ids))
-    if not discover:
-        return fetch_tasks(client, task_ids)
-    listed = client.list_credentials_tasks()
-    selected = {}
-    for task in listed:
-        found = _verdict.verdict(task)
-        if not (found.retryable or found.running):
-            continue
-        if matches_resources(task, resource_types, resource_names):
-            selected[task.get("id")] = task
-    by_id = dict((task.get("id"), task) for task in listed)
+    selected, by_id = {}, {}
+    if discover or len(task_ids) > LIST_THRESHOLD:
+        listed = client.list_credentials_tasks()
+        by_id = dict((task.get("id"), task) for task in listed)
+        for task in listed if discover else []:
+            found = _verdict.verdict(task)
+            if (found.retryable or found.running) and matches_resources(task, resource_types, resource_names):
+                selected[task.get("id")] = task
     for task_id in task_ids:
-        if task_id not in selected:
+        if task_id in selected:
+            continue
+        try:
+            # A task missing from the list (an older one past the server's page) is read by itself.
             selected[task_id] = by_id[task_id] if task_id in by_id else get_task(client, task_id)
+        except SddcManagerError as exc:
+            if missing is None or exc.kind != "not_found":
+                raise
+            missing[task_id] = exc
     return selected
 
 

@@ -108,7 +108,9 @@ options:
     type: bool
     default: false
   resource_types:
-    description: With O(discover=true), only tasks that touch resources of these types.
+    description:
+      - With O(discover=true), only tasks that touch resources of these types (any case).
+      - A type that no release from VCF 4.x to 9.1 has (a typo such as V(ESX)) is refused before any request.
     type: list
     elements: str
     default: []
@@ -148,6 +150,10 @@ attributes:
 notes:
   - A task that cannot be retried does not stop the others; the module retries what it can and then reports
     every task that it could not retry.
+  - An id in O(task_ids) or O(tasks) that SDDC Manager does not know (a typo) is reported in RV(errors) with its
+    id; the other tasks are still retried, and the module fails at the end unless O(fail_on_failure=false).
+  - A discovered task whose retry needs passwords or a policy is reported in RV(needs_input) and left as it is;
+    a task named in O(task_ids) that needs them is an error.
 seealso:
   - module: vcf.sddc_manager.credentials_task_retry
   - module: vcf.sddc_manager.credentials_task_wait
@@ -214,9 +220,18 @@ errors:
   returned: always
   type: list
   elements: dict
+needs_input:
+  description:
+    - Tasks found by O(discover=true) that cannot be retried without what only a person can give (the new passwords
+      of an UPDATE or REMEDIATE task, the policy of an UPDATE_AUTO_ROTATE_POLICY task), each with C(task_id),
+      C(type) and C(msg) saying what to give in O(tasks). They are left as they are, do not stop the others and
+      do not fail the module; each is named in a warning.
+  returned: always
+  type: list
+  elements: dict
 results:
   description: One entry per task - C(task_id), C(type), C(action) (V(retried), V(would_retry), V(watched),
-    V(skipped) or V(error)), C(status_before), C(status), C(resources), C(msg), and for retried tasks (and for tasks
+    V(skipped), V(needs_input) or V(error)), C(status_before), C(status), C(resources), C(msg), and for retried tasks (and for tasks
     another client retried just before this run) C(retried_at) (UTC) and C(state_before), the task as read before
     that retry (snake_case, without passwords), which
     M(vcf.sddc_manager.credentials_task_wait) takes in O(vcf.sddc_manager.credentials_task_wait#module:after_retry).
@@ -270,7 +285,7 @@ tasks:
   elements: dict
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _batch, _spec, _tasks, _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _batch, _spec, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule, wait_argument_spec
 
@@ -293,11 +308,9 @@ def main():
     module.check_range("concurrency", 1, 32, "parallel requests")
     requests_by_id = _collect_requests(module)
     try:
-        selected = _tasks.select_tasks(module.client, list(requests_by_id), discover=p["discover"],
-                                       resource_types=p["resource_types"], resource_names=p["resource_names"])
+        run = _batch.select_and_retry(module.client, requests_by_id, p, module.check_mode)
     except SddcManagerError as exc:
         module.fail_from(exc)
-    run = _batch.retry_many(module.client, selected, requests_by_id, module.check_mode, p["concurrency"])
     out = run.summary()
     if run.fatal is not None:
         # The server became unusable for everyone: report what was done before stopping.
@@ -305,6 +318,8 @@ def main():
     out.update(succeeded_ids=[], failed_ids=[], unknown_ids=[], pending_ids=[], failed_subtasks=[], ended_at={},
                elapsed=0.0)
     problems = [e["msg"] for e in run.errors]
+    for item in run.needs_input:
+        module.warn(item["msg"])
     if p["wait"] and run.followed:
         try:
             waited = _batch.wait_after_writes(module.client, run.followed, run.baselines, run.known,
@@ -342,6 +357,7 @@ def _collect_requests(module):
         module.fail_json(msg="Nothing to retry: give task_ids, tasks, or discover: true.")
     if not p["discover"] and (p["resource_types"] or p["resource_names"]):
         module.fail_json(msg="resource_types and resource_names filter discovered tasks; set discover: true.")
+    module.check_filters(resource_types=("resource_types", p["resource_types"]))
     return requests_by_id
 
 
@@ -352,9 +368,9 @@ def _predicted(line):
 
 
 def _summary(out):
-    text = "%d retried, %d already running, %d skipped, %d could not be retried." % (
+    text = "%d retried, %d already running, %d skipped, %d could not be retried, %d need input." % (
         len(out.get("would_retry_ids", out["retried_ids"])), len(out["watched_ids"]), len(out["skipped_ids"]),
-        len(out["errors"]))
+        len(out["errors"]), len(out["needs_input"]))
     if out["succeeded_ids"] or out["failed_ids"] or out["unknown_ids"] or out["pending_ids"]:
         text += " After waiting %.0f s: %d succeeded, %d did not succeed, %d still running." % (
             out["elapsed"], len(out["succeeded_ids"]), len(out["failed_ids"]) + len(out["unknown_ids"]),

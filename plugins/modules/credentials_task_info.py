@@ -25,6 +25,8 @@ options:
     description:
       - Keep only tasks in one of these statuses. Case, spaces and underscores do not matter, so
         V(In Progress) and V(IN_PROGRESS) are the same.
+      - A word that is not a status of any release (a typo such as V(FAIL)) is refused before any request, with
+        the closest status, instead of matching nothing.
     type: list
     elements: str
   resource_name:
@@ -34,7 +36,8 @@ options:
     type: str
   resource_type:
     description:
-      - Keep only tasks that touch resources of this type, for example V(ESXI) or V(VCENTER).
+      - Keep only tasks that touch resources of this type, for example V(ESXI) or V(VCENTER), in any case.
+      - A type that no release from VCF 4.x to 9.1 has (a typo such as V(ESX)) is refused before any request.
     type: str
   limit:
     description:
@@ -136,7 +139,7 @@ tasks:
       elements: dict
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks, _time
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _filters, _status, _tasks, _time
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule
 
@@ -169,6 +172,8 @@ def main():
     p = module.params
     if p["limit"] is not None and p["limit"] < 1:
         module.fail_json(msg="limit must be a positive number of tasks, got %d." % p["limit"])
+    module.check_filters(statuses=("status", p["status"]),
+                         resource_types=("resource_type", [p["resource_type"]] if p["resource_type"] else []))
     statuses = set(_status.normalize(s) for s in p["status"] or [])
     try:
         if p["task_id"]:

@@ -14,8 +14,8 @@ mapping of play keywords such as ``module_defaults`` (wrapped into a play whose 
 Commands are the ``ansible ...`` and ``ansible-playbook ...`` lines of those blocks. Each one is run by default,
 against the scenario ``docs`` and with the adaptations below: an example added to the docs is run without any
 change here, and fails this test until it passes or is classified in ``NOT_RUN`` with the reason. ``RUN`` gives
-an example another scenario, its checks, the files it needs or a check-mode run; ``XFAIL`` lists the runs that
-fail because of a bug of the collection (``plugins/``), strict, so that they fail here once the bug is fixed.
+an example another scenario, its checks, the files it needs or a check-mode run; ``NEEDS_INPUT`` runs the
+discovery examples once more against tasks that need a person's input, which must not stop the run.
 
 How the examples are adapted, the only changes made to their text or their run (nothing else is touched):
 
@@ -434,25 +434,18 @@ RUN = {
     "module_token:cmd1": dict(has="state=present"),
 }
 
-# Runs that fail because of a bug of the collection (plugins/), strict: they fail here once the bug is fixed, and
-# a failure of another kind (its output does not match ``signature``) fails at once.
-# ident -> dict(scenario, has, signature, reason)
-DISCOVER_STOPS = dict(
-    scenario="policy", signature=r"is an? UPDATE(_AUTO_ROTATE_POLICY)? task: give",
-    reason="issue 21 item 4: credentials_task_bulk_retry with discover: true fails the whole run on a FAILED "
-           "task it cannot rebuild (UPDATE_AUTO_ROTATE_POLICY needs auto_rotate_policy, UPDATE its passwords), "
-           "although it retried the others and the guide says such a task does not stop the others")
-XFAIL = {
-    "module_credentials_task_bulk_retry:yaml1": dict(DISCOVER_STOPS, has="resource_types: [ESXI]"),
-    "guide_retrying_tasks:yaml4": dict(DISCOVER_STOPS, has="resource_types: [ESXI]"),
-    "guide_awx:yaml1": dict(DISCOVER_STOPS, has="ansible_python_interpreter"),
-    "role_README:yaml3": dict(DISCOVER_STOPS, has="retry_credentials_tasks_resource_types: [ESXI]"),
-    "role_README:yaml7": dict(DISCOVER_STOPS, has="retry_credentials_tasks_discover: true"),
+# Discovery examples, run once more against a scenario with FAILED tasks that need input (an UPDATE task needs its
+# passwords, an UPDATE_AUTO_ROTATE_POLICY task its policy): the run retries the others and passes, and says what
+# each of those tasks needs (issue 21 item 4; these runs failed the whole run before).
+# ident -> dict(scenario, has, signature)
+NEEDS_INPUT_SAYS = dict(scenario="policy", signature=r"is an? UPDATE(_AUTO_ROTATE_POLICY)? task: give")
+NEEDS_INPUT = {
+    "module_credentials_task_bulk_retry:yaml1": dict(NEEDS_INPUT_SAYS, has="resource_types: [ESXI]"),
+    "guide_retrying_tasks:yaml4": dict(NEEDS_INPUT_SAYS, has="resource_types: [ESXI]"),
+    "guide_awx:yaml1": dict(NEEDS_INPUT_SAYS, has="ansible_python_interpreter"),
+    "role_README:yaml3": dict(NEEDS_INPUT_SAYS, has="retry_credentials_tasks_resource_types: [ESXI]"),
+    "role_README:yaml7": dict(NEEDS_INPUT_SAYS, has="retry_credentials_tasks_discover: true"),
 }
-
-
-class CollectionBug(Exception):
-    """The run failed the way an XFAIL entry says: the bug is still there."""
 
 
 # Examples that are not run, with the reason. ident -> (has, reason)
@@ -605,10 +598,9 @@ def _params():
         params.append(pytest.param(example.ident, "run", id=example.ident))
         if settings.get("check_mode"):
             params.append(pytest.param(example.ident, "check", id=example.ident + "-check"))
-        if example.ident in XFAIL:
-            bug = XFAIL[example.ident]
-            params.append(pytest.param(example.ident, "xfail", id="%s-%s" % (example.ident, bug["scenario"]), marks=(
-                pytest.mark.xfail(strict=True, raises=CollectionBug, reason=bug["reason"]))))
+        if example.ident in NEEDS_INPUT:
+            params.append(pytest.param(example.ident, "needs_input",
+                                       id="%s-%s" % (example.ident, NEEDS_INPUT[example.ident]["scenario"])))
     return params
 
 
@@ -619,24 +611,26 @@ def test_docs_example(ident, mode, ansible, target, tmp_path):
         pytest.skip("not run: %s" % NOT_RUN[ident][1])
     settings = RUN.get(ident, {})
     scenario = settings.get("scenario", "docs")
-    if mode == "xfail":
-        scenario = XFAIL[ident]["scenario"]
+    if mode == "needs_input":
+        scenario = NEEDS_INPUT[ident]["scenario"]
     target.load(scenarios.base(tasks=SCENARIOS[scenario]()))
     run = run_example(example, settings, ansible, target, tmp_path, check_mode=(mode == "check"))
-    if mode == "xfail" and run.rc != 0 and re.search(XFAIL[ident]["signature"], run.output):
-        raise CollectionBug(XFAIL[ident]["reason"])
     assert run.rc == 0, "%s (%s), scenario %s%s:\n%s\n%s" % (
         ident, example.where, scenario, " in check mode" if mode == "check" else "", example.text, run)
     no_password_in(run, target)
+    if mode == "needs_input":
+        assert re.search(NEEDS_INPUT[ident]["signature"], run.output), "%s: no word of what the task needs\n%s" % (
+            ident, run)
+        return
     check = settings.get("check_mode") if mode == "check" else settings.get("check")
-    if check is not None and mode != "xfail":
+    if check is not None:
         check(Context(run, target, tmp_path))
 
 
 def test_every_table_entry_names_an_example_that_holds_its_text():
     """A table entry whose example moved or went away would run another example with the wrong settings."""
     problems = []
-    for table, has in (("RUN", lambda v: v.get("has")), ("NOT_RUN", lambda v: v[0]), ("XFAIL", lambda v: v["has"])):
+    for table, has in (("RUN", lambda v: v.get("has")), ("NOT_RUN", lambda v: v[0]), ("NEEDS_INPUT", lambda v: v["has"])):
         for ident, value in globals()[table].items():
             if ident not in BY_ID:
                 problems.append("%s names %s, which the docs no longer have" % (table, ident))

@@ -55,7 +55,9 @@ options:
     type: bool
     default: false
   resource_types:
-    description: Only tasks with a resource of one of these types (V(ESXI), V(VCENTER), ...; any case).
+    description:
+      - Only tasks with a resource of one of these types (V(ESXI), V(VCENTER), ...; any case).
+      - A type that no release from VCF 4.x to 9.1 has (a typo such as V(ESX)) stops the source at start.
     type: list
     elements: str
   resource_names:
@@ -143,6 +145,7 @@ from ansible.module_utils.parsing.convert_bool import boolean  # noqa: E402
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import (  # noqa: E402
     _client,
+    _filters,
     _options,
     _redact,
     _spec,
@@ -273,6 +276,7 @@ def _check(values):
     for status in values["statuses"]:
         if status not in _status.TERMINAL:
             problems.append("statuses: %s is not a status a task ends in (one of %s)" % (status, ", ".join(sorted(_status.TERMINAL))))
+    problems.extend(_filters.resource_type_problems("resource_types", values["resource_types"]))
     for operation in values["operation_types"]:
         if operation not in OPERATION_TYPES:
             problems.append("operation_types: %s is not one of %s" % (operation, ", ".join(OPERATION_TYPES)))

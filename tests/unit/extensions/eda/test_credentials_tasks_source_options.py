@@ -29,6 +29,7 @@ pytestmark = pytest.mark.usefixtures("no_real_sleep_in_client")
     ({"statuses": ["RUNNING"]}, ["statuses: RUNNING"]),
     ({"statuses": []}, ["statuses is empty"]),
     ({"operation_types": ["DELETE"]}, ["operation_types: DELETE"]),
+    ({"resource_types": ["ESX"]}, ["resource_types: 'ESX' is not a resource type", "did you mean ESXI?"]),
     ({"validate_certs": "maybe"}, ["validate_certs must be true or false"]),
     ({"ca_path": "/nonexistent/ca.pem"}, ["ca_path /nonexistent/ca.pem does not exist"]),
     ({"proxy_url": "proxy:3128"}, ["proxy_url"]),

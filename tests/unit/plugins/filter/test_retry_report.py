@@ -118,3 +118,34 @@ def test_wrong_input_is_a_filter_error(value):
         retry_summary(value)
     with pytest.raises(AnsibleFilterError):
         retry_report_markdown(value)
+
+
+@pytest.mark.parametrize("module_words, role_words", [
+    ("Task u is an UPDATE task: give operation_type and elements with the new password",
+     "Task u is an UPDATE task: give operation_type and elements in retry_credentials_tasks_specs['u'] with the new "
+     "password"),
+    ("Task p is an UPDATE_AUTO_ROTATE_POLICY task: give auto_rotate_policy.",
+     "Task p is an UPDATE_AUTO_ROTATE_POLICY task: give auto_rotate_policy in retry_credentials_tasks_specs['p']."),
+    ("Invalid retry options: tasks[0] (task u): elements[0] needs credentials",
+     "Invalid retry options: retry_credentials_tasks_specs['u']: elements[0] needs credentials"),
+    ("Invalid filter: resource_types: 'ESX' is not a resource type",
+     "Invalid filter: retry_credentials_tasks_resource_types: 'ESX' is not a resource type"),
+    ("parameters are required together: username, password",
+     "retry_credentials_tasks_username and retry_credentials_tasks_password (or SDDC_MANAGER_USERNAME and "
+     "SDDC_MANAGER_PASSWORD) go together: give both"),
+    ("missing required arguments: hostname", "give retry_credentials_tasks_hostname (or SDDC_MANAGER_HOST)"),
+    ("Task t failed: the new password of every credential", "Task t failed: the new password of every credential"),
+])
+def test_role_words_name_the_role_variables(module_words, role_words):
+    from ansible_collections.vcf.sddc_manager.plugins.filter.retry_report import role_words as translate
+
+    assert translate(module_words) == role_words
+
+
+def test_the_summary_speaks_to_the_role_when_asked():
+    retry = {"results": [], "errors": [{"task_id": "x", "msg": "tasks[1] (task x): bad"}],
+             "needs_input": [{"task_id": "u", "msg": "give it an entry in tasks to retry it."}]}
+    assert retry_summary(retry)["needs_input"][0]["msg"] == "give it an entry in tasks to retry it."
+    summary = retry_summary(retry, None, None, "role")
+    assert summary["needs_input"][0]["msg"] == "give it an entry in retry_credentials_tasks_specs to retry it."
+    assert summary["problems"] == ["retry_credentials_tasks_specs['x']: bad"]

@@ -234,3 +234,13 @@ def test_resource_names_are_matched_without_case(names, found):
 ])
 def test_timestamps_of_every_form(text, epoch):
     assert _time.timestamp(text) == epoch
+
+
+def test_select_tasks_puts_unknown_named_ids_aside_when_asked(rsps, client):
+    rsps.get(TASKS + "/a", json={"id": "a", "status": "FAILED"})
+    rsps.get(TASKS + "/nope", status=404, json={"errorCode": "CREDENTIALS_TASK_NOT_FOUND"})
+    missing = {}
+    assert list(_tasks.select_tasks(client, ["a", "nope"], missing=missing)) == ["a"]
+    assert list(missing) == ["nope"] and "No credentials task with id nope exists" in missing["nope"].message
+    with pytest.raises(SddcManagerError):
+        _tasks.select_tasks(client, ["nope"])
