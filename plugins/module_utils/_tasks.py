@@ -99,8 +99,8 @@ def build_retry_spec(client, task, options):
     operation = options.get("operation_type") or task.get("type")
     if operation != task.get("type"):
         raise SddcManagerError(
-            "Task %s is a %s task but operation_type is %s: SDDC Manager retries a task with its own operation "
-            "type." % (task.get("id"), task.get("type"), operation), kind="config")
+            "Task %s is %s task but operation_type is %s: SDDC Manager retries a task with its own operation "
+            "type." % (task.get("id"), _spec.article(task.get("type")), operation), kind="config")
     elements = options.get("elements")
     if not elements:
         if not _spec.can_rebuild(operation):

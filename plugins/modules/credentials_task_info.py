@@ -43,6 +43,14 @@ options:
     description:
       - Ask SDDC Manager for at most this many of the newest tasks before filtering.
     type: int
+  view:
+    description:
+      - V(summary) returns each task without its sub-tasks (id, name, type, statuses, verdict, times, resources
+        and the failure report), a few lines per task in the play output. V(full) adds C(sub_tasks) and
+        every other field SDDC Manager sends.
+    type: str
+    choices: [summary, full]
+    default: summary
 extends_documentation_fragment:
   - vcf.sddc_manager.connection
   - vcf.sddc_manager.connection.action_group
@@ -128,7 +136,7 @@ tasks:
       type: list
       elements: dict
     sub_tasks:
-      description: Sub-tasks, one per account, without passwords.
+      description: Sub-tasks, one per account, without passwords. With O(view=full) only.
       type: list
       elements: dict
     failed_subtasks:
@@ -142,6 +150,12 @@ tasks:
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _filters, _status, _tasks, _time
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule
+
+
+# What view=summary keeps of a task: enough to decide what to do, without one entry per account.
+SUMMARY_KEYS = frozenset(["id", "name", "type", "status", "normalized_status", "verdict", "verdict_reason",
+                          "is_auto_rotate", "creation_timestamp", "completion_timestamp", "resources",
+                          "failed_subtasks"])
 
 
 def matches(task, statuses, resource_name, resource_type):
@@ -164,6 +178,7 @@ def main():
             resource_name=dict(type="str"),
             resource_type=dict(type="str"),
             limit=dict(type="int"),
+            view=dict(type="str", choices=["summary", "full"], default="summary"),
         ),
         mutually_exclusive=[("task_id", "status"), ("task_id", "resource_name"), ("task_id", "resource_type"),
                             ("task_id", "limit")],
@@ -183,7 +198,10 @@ def main():
                      if matches(task, statuses, p["resource_name"], p["resource_type"])]
     except SddcManagerError as exc:
         module.fail_from(exc)
-    module.exit_json(changed=False, tasks=[module.describe_task(task) for task in found])
+    tasks = [module.describe_task(task) for task in found]
+    if p["view"] == "summary":
+        tasks = [dict((k, v) for k, v in task.items() if k in SUMMARY_KEYS) for task in tasks]
+    module.exit_json(changed=False, tasks=tasks)
 
 
 if __name__ == "__main__":

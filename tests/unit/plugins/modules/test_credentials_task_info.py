@@ -44,7 +44,7 @@ def ids(result):
 
 def test_one_task_by_id(run_module, rsps, load_fixture, assert_clean):
     rsps.get(TASKS + "/" + TASK_ID, json=load_fixture("credentials_task_failed_rotate"))
-    result, failed = run_module(credentials_task_info, dict(CONN, task_id=TASK_ID))
+    result, failed = run_module(credentials_task_info, dict(CONN, task_id=TASK_ID, view="full"))
     assert not failed, result
     assert result["changed"] is False
     assert len(result["tasks"]) == 1
@@ -308,3 +308,14 @@ def test_every_task_carries_its_verdict(run_module, listing):
     assert verdicts["t-running"] == ("running", None) and verdicts["t-generic"] == ("running", None)
     assert verdicts["t-ok"] == ("succeeded", None) and verdicts["t-nsx"] == ("attention", "failed")
     assert verdicts["t-cancelled"] == ("attention", "cancelled")
+
+
+def test_the_summary_view_leaves_out_the_sub_tasks_but_keeps_the_failure_report(run_module, rsps, load_fixture):
+    rsps.get(TASKS + "/" + TASK_ID, json=load_fixture("credentials_task_failed_rotate"))
+    result, failed = run_module(credentials_task_info, dict(CONN, task_id=TASK_ID))
+    assert not failed, result
+    one = result["tasks"][0]
+    assert "sub_tasks" not in one and one["verdict"] == "attention" and one["resources"]
+    assert one["failed_subtasks"][0]["error_code"] == "ESXI_PASSWORD_UPDATE_FAILED"
+    full = run_module(credentials_task_info, dict(CONN, task_id=TASK_ID, view="full"))[0]["tasks"][0]
+    assert len(json.dumps(one)) < len(json.dumps(full)) / 2
