@@ -102,6 +102,20 @@ class SddcManagerClient(TokenAuth, Transport):
     def get_task(self, task_id):
         return self.request("GET", "/v1/tasks/%s" % _segment(task_id))
 
+    def list_credentials(self, resource_name=None, resource_type=None):
+        """The accounts SDDC Manager holds (``GET /v1/credentials``), passwords included for an ADMIN: secret data,
+        never to be returned or logged."""
+        params = dict((key, value) for key, value in (("resourceName", resource_name),
+                                                      ("resourceType", resource_type)) if value)
+        page = self.request("GET", "/v1/credentials", params=params or None)
+        if isinstance(page, dict):
+            return page.get("elements") or []
+        return page or []
+
+    def start_credentials_operation(self, spec):
+        """``PATCH /v1/credentials``: starts a password operation; SDDC Manager answers with its Task."""
+        return self.request("PATCH", "/v1/credentials", payload=spec)
+
 
 def _segment(value):
     """A task id as one URL path segment: nothing in it can reach another endpoint."""

@@ -114,6 +114,18 @@ def validate(options):
     return problems
 
 
+def operation_problems(options):
+    """Problems with the options of a new password operation (no task to rebuild anything from), as sentences
+    naming the option; [] when fine."""
+    operation, elements = options.get("operation_type"), options.get("elements")
+    if not operation:
+        return ["operation_type is required: say which operation to start (%s)." % ", ".join(OPERATION_TYPES)]
+    if not elements:
+        return ["elements is %s: list the resources and the accounts the %s operation is for."
+                % ("empty" if elements is not None else "required", operation)]
+    return validate(options)
+
+
 def unknown_resource_types(options):
     """Resource types in ``options`` that no release this collection knows has: sent as given, with a warning."""
     return [e["resource_type"] for e in options.get("elements") or []

@@ -27,7 +27,11 @@ _ATTENTION = {
     _status.INCONSISTENT: (
         "inconsistent", "is INCONSISTENT: SDDC Manager no longer knows which password the resources have (check "
                         "the accounts, then REMEDIATE them with the passwords they really have)",
-        "Check the accounts on the resources, then run a REMEDIATE operation with the passwords they really have."),
+        # A retry cannot repair it (SDDC Manager retries only FAILED tasks): a new REMEDIATE operation does.
+        "Check the accounts on the resources, then start a REMEDIATE operation with the password each account really "
+        "has: vcf.sddc_manager.credentials with operation_type REMEDIATE, one account at a time (or, with the role "
+        "retry_credentials_tasks, an entry for this task in retry_credentials_tasks_specs with operation_type "
+        "REMEDIATE)."),
     _status.USER_CANCELLED: (
         "cancelled", "was cancelled by a user; its passwords were not changed",
         "Start a new password operation for these resources."),
@@ -75,6 +79,12 @@ class Verdict:
     @property
     def cancelled(self):
         return self.status in (_status.USER_CANCELLED, _status.CANCELLED)
+
+    @property
+    def locks(self):
+        """Whether the task keeps new password operations off its resources: FAILED (until it is retried or
+        cancelled) or still running."""
+        return self.status == _status.FAILED or self.state == RUNNING
 
     @property
     def inconsistent(self):

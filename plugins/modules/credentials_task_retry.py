@@ -29,71 +29,6 @@ options:
       - Id of the FAILED credentials task.
     type: str
     required: true
-  operation_type:
-    description:
-      - Operation of the retry request. It must be the operation of the task.
-      - Required with O(elements). When omitted, the task's own type is used.
-    type: str
-    choices: [UPDATE, ROTATE, REMEDIATE, UPDATE_AUTO_ROTATE_POLICY]
-  elements:
-    description:
-      - The resources and accounts of the task, with the new passwords for V(UPDATE) and V(REMEDIATE).
-      - When omitted for a V(ROTATE) or V(UPDATE_AUTO_ROTATE_POLICY) task, they are read from the task's resource
-        credentials (passwords dropped).
-    type: list
-    elements: dict
-    suboptions:
-      resource_name:
-        description: Name of the resource, for example the ESXi host FQDN. This or O(elements[].resource_id) is required.
-        type: str
-      resource_id:
-        description: Id of the resource in SDDC Manager.
-        type: str
-      resource_type:
-        description:
-          - Type of the resource, in upper case as the API spells it. Known types (VCF 4.x to 9.1) are
-            V(ESXI), V(VCENTER), V(PSC), V(NSXT_MANAGER), V(NSXT_EDGE), V(NSX_ALB), V(BACKUP), V(HCX_MANAGER), V(VSP),
-            V(SDDC_MANAGER), V(NSX_MANAGER), V(NSX_CONTROLLER), V(NSX_EDGE), V(VXRAIL_MANAGER), V(VRSLCM), V(WSA), V(VRLI),
-            V(VROPS) and V(VRA); a known type in another case is upper-cased.
-          - Another upper-case type is sent as given with a warning, so a newer release's types work; SDDC Manager
-            validates it.
-        type: str
-        required: true
-      credentials:
-        description: Accounts of the resource that the task changes.
-        type: list
-        elements: dict
-        required: true
-        suboptions:
-          credential_type:
-            description: Kind of account.
-            type: str
-            choices: [SSO, SSH, API, FTP, AUDIT]
-          account_type:
-            description: Owner of the account.
-            type: str
-            choices: [USER, SYSTEM, SERVICE]
-          username:
-            description: User name of the account.
-            type: str
-            required: true
-          password:
-            description:
-              - New password, required for V(UPDATE) and V(REMEDIATE), refused for V(ROTATE) and
-                V(UPDATE_AUTO_ROTATE_POLICY) (SDDC Manager chooses it).
-            type: str
-  auto_rotate_policy:
-    description:
-      - Auto-rotate policy, for V(UPDATE_AUTO_ROTATE_POLICY) tasks only.
-    type: dict
-    suboptions:
-      enable_auto_rotate_policy:
-        description: Whether SDDC Manager rotates the passwords on its own.
-        type: bool
-        required: true
-      frequency_in_days:
-        description: Days between automatic rotations, 1 to 90. Required when enabling.
-        type: int
   wait:
     description:
       - Wait for the task to end and report how it ended. This covers a task this run retried and a task that was
@@ -112,6 +47,7 @@ options:
 extends_documentation_fragment:
   - vcf.sddc_manager.connection
   - vcf.sddc_manager.connection.action_group
+  - vcf.sddc_manager.credentials_spec
   - vcf.sddc_manager.wait
 attributes:
   check_mode:
@@ -122,13 +58,15 @@ attributes:
     support: full
 notes:
   - SDDC Manager accepts a retry only for a FAILED task. A task that was cancelled or is INCONSISTENT cannot be
-    retried; the module fails and says what to do instead.
+    retried; the module fails and says what to do instead. An INCONSISTENT task is repaired by a new V(REMEDIATE)
+    operation, which M(vcf.sddc_manager.credentials) starts.
   - If the answer to the retry request is lost, the module reads the task to learn whether the retry was
     accepted. It never sends the request twice.
   - To retry many tasks in one play, M(vcf.sddc_manager.credentials_task_wait) waits for all of them in one process.
 seealso:
   - module: vcf.sddc_manager.credentials_task_wait
   - module: vcf.sddc_manager.credentials_task_cancel
+  - module: vcf.sddc_manager.credentials
 """
 
 EXAMPLES = r"""

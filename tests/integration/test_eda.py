@@ -305,7 +305,9 @@ def test_inconsistent_and_update_tasks_are_reported_with_their_remediation_and_n
     assert patches(target) == 0 and retries(target) == {}
     assert RETRY_PLAY not in output
     assert "NEEDS A PERSON" in output
-    assert "then run a REMEDIATE operation with the passwords they really have" in output
+    assert "then start a REMEDIATE operation with the password each account really has" in output
+    assert "vcf.sddc_manager.credentials with operation_type REMEDIATE" in output
+    assert "credentials_task_retry with operation_type REMEDIATE" not in output
     assert "retry it with vcf.sddc_manager.credentials_task_retry and elements" in output
     assert "eda-inconsistent" in output and "eda-update" in output
     assert "See https://knowledge.broadcom.com/external/article/000000" in output  # the 9.1 notification's link

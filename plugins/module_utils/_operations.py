@@ -1,0 +1,322 @@
+# -*- coding: utf-8 -*-
+# Copyright: contributors to the vcf.sddc_manager collection
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Internal use only: not part of the collection's public interface.
+"""Starting a password operation (``PATCH /v1/credentials``): what blocks it, whether it would change anything,
+sending it once, and learning which task it started.
+
+A resource with a FAILED or running credentials task is locked for new operations until that task is retried or
+cancelled; a resource whose newest task (cancelled ones aside) is INCONSISTENT takes only REMEDIATE (FIELD-NOTES,
+"Starting an operation, locks and remediation").  These are checked before anything is sent, so the refusal names
+the task to deal with.
+
+``GET /v1/credentials`` answers the passwords SDDC Manager holds: they are compared here, in memory, and never
+leave this module (each one met is handed to ``on_secret`` so that Ansible masks it anywhere).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import hmac
+
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _tasks, _verdict, _waiter
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import AmbiguousWriteError, SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import timestamp
+
+
+def accounts_of(elements):
+    """The accounts ``elements`` name, one dict each, without passwords: what results and messages may show."""
+    out = []
+    for element in elements or []:
+        for credential in element.get("credentials") or []:
+            out.append({"resource_name": element.get("resource_name"), "resource_id": element.get("resource_id"),
+                        "resource_type": (element.get("resource_type") or "").upper() or None,
+                        "username": credential.get("username"),
+                        "credential_type": credential.get("credential_type")})
+    return out
+
+
+def describe_accounts(accounts):
+    """'root (SSH) on esxi-1, admin (API) on nsx-1'."""
+    words = []
+    for account in accounts:
+        kind = " (%s)" % account["credential_type"] if account.get("credential_type") else ""
+        words.append("%s%s on %s" % (account["username"], kind, account.get("resource_name") or account.get(
+            "resource_id")))
+    return ", ".join(words)
+
+
+def _same_name(left, right):
+    return bool(left) and bool(right) and left.lower() == right.lower()
+
+
+def _newest_first(tasks):
+    # The list is newest first on the servers seen so far; sorting by creation time does not depend on it.
+    indexed = list(enumerate(tasks))
+    indexed.sort(key=lambda item: (-(timestamp(item[1].get("creationTimestamp")) or 0.0), item[0]))
+    return [task for _index, task in indexed]
+
+
+def _touches(task, name, resource_type):
+    return any(_same_name(r.get("resource_name"), name)
+               and (not resource_type or (r.get("resource_type") or "").upper() == resource_type)
+               for r in _tasks.resources_of(task))
+
+
+def blocker(tasks, name, resource_type, operation):
+    """``(task, why)`` for the task that keeps ``operation`` off the resource, ``why`` being ``locked`` or
+    ``inconsistent``; ``None`` when nothing blocks it.  The resource is judged by its tasks, newest first."""
+    on_it = [task for task in _newest_first(tasks) if _touches(task, name, resource_type)]
+    for task in on_it:
+        if _verdict.verdict(task).locks:
+            return task, "locked"
+    for task in on_it:
+        found = _verdict.verdict(task)
+        if found.cancelled:
+            continue  # a cancelled task changed nothing: the one before it still decides
+        if found.inconsistent and operation != "REMEDIATE":
+            return task, "inconsistent"
+        return None
+    return None
+
+
+def refusal(task, why, resource, operation):
+    """The sentence that refuses to start ``operation`` on ``resource`` because of ``task``."""
+    found = _verdict.verdict(task)
+    task_id = task.get("id")
+    if why == "inconsistent":
+        return ("%s is INCONSISTENT since credentials task %s: SDDC Manager no longer knows its password and starts "
+                "only a REMEDIATE operation on it, not %s. Check the accounts on it, then run "
+                "vcf.sddc_manager.credentials with operation_type REMEDIATE and the password each account really "
+                "has; nothing was sent." % (resource, task_id, _spec.article(operation)))
+    if found.running:
+        todo = ("wait for it to end (vcf.sddc_manager.credentials_task_wait with task_ids [%s]), then run this again"
+                % task_id)
+    else:
+        todo = ("retry it (vcf.sddc_manager.credentials_task_retry with task_id %s) or cancel it "
+                "(vcf.sddc_manager.credentials_task_cancel), then run this again" % task_id)
+    return ("%s is locked by credentials task %s, which is %s: SDDC Manager starts no password operation on a "
+            "resource with a FAILED or running credentials task. %s; nothing was sent."
+            % (resource, task_id, found.status, todo[0].upper() + todo[1:]))
+
+
+def _resource_words(element):
+    name = element.get("resource_name") or element.get("resource_id")
+    return "Resource %s (%s)" % (name, (element.get("resource_type") or "").upper())
+
+
+def read_accounts(client, elements, on_secret):
+    """``GET /v1/credentials`` for the resources of ``elements`` (one read per resource name, or per type for a
+    resource given by id).  Every password met goes to ``on_secret``."""
+    accounts, seen = [], set()
+    for element in elements:
+        resource_type = (element.get("resource_type") or "").upper() or None
+        key = (element.get("resource_name") or "").lower() or None, resource_type
+        if key in seen:
+            continue
+        seen.add(key)
+        for account in client.list_credentials(resource_name=element.get("resource_name"),
+                                                resource_type=resource_type):
+            if isinstance(account, dict):
+                if account.get("password"):
+                    on_secret(str(account["password"]))
+                accounts.append(account)
+    return accounts
+
+
+def _account_matches(account, element, credential):
+    resource = account.get("resource") or {}
+    if element.get("resource_id") and resource.get("resourceId") != element["resource_id"]:
+        return False
+    if element.get("resource_name") and not _same_name(resource.get("resourceName"), element["resource_name"]):
+        return False
+    if (resource.get("resourceType") or "").upper() != (element.get("resource_type") or "").upper():
+        return False
+    if account.get("username") != credential.get("username"):
+        return False
+    wanted = credential.get("credential_type")
+    return not wanted or account.get("credentialType") == wanted
+
+
+def already_held(accounts, elements):
+    """Whether SDDC Manager already holds, for every account of ``elements``, the password given for it.
+
+    An account it does not list, or one whose password it does not show (a user that is not ADMIN), is not held:
+    the operation is sent and SDDC Manager decides."""
+    for element in elements:
+        for credential in element.get("credentials") or []:
+            matching = [a for a in accounts if _account_matches(a, element, credential)]
+            given = (credential.get("password") or "").encode("utf-8")
+            if not matching or not all(
+                    a.get("password") is not None and hmac.compare_digest(str(a["password"]).encode("utf-8"), given)
+                    for a in matching):
+                return False
+    return True
+
+
+def resolve_names(accounts, elements):
+    """A copy of ``elements`` where a resource given by id only also has its name (from the accounts read)."""
+    out = []
+    for element in elements:
+        element = dict(element)
+        if not element.get("resource_name"):
+            for account in accounts:
+                resource = account.get("resource") or {}
+                if resource.get("resourceId") == element.get("resource_id") and resource.get("resourceName"):
+                    element["resource_name"] = resource["resourceName"]
+                    break
+        out.append(element)
+    return out
+
+
+def check_blockers(tasks, elements, operation):
+    """Raise, naming the task, when a resource of ``elements`` cannot take ``operation`` now."""
+    for element in elements:
+        resource_type = (element.get("resource_type") or "").upper() or None
+        found = blocker(tasks, element.get("resource_name"), resource_type, operation)
+        if found is not None:
+            task, why = found
+            raise SddcManagerError(refusal(task, why, _resource_words(element), operation), kind=why)
+
+
+class Plan:
+    """What a run would do: ``changed`` (an operation to start), the ``spec`` to send, the ``accounts`` it names,
+    the task list read before it (``known_ids``), and the message."""
+
+    def __init__(self, operation, spec, accounts, changed, known_ids, msg):
+        self.operation = operation
+        self.spec = spec
+        self.accounts = accounts
+        self.changed = changed
+        self.known_ids = known_ids
+        self.msg = msg
+
+
+def plan(client, options, on_secret):
+    """Read what SDDC Manager holds and refuse what it would refuse; say what a start would do."""
+    operation = options["operation_type"]
+    elements = options["elements"]
+    accounts = []
+    if operation == "UPDATE" or any(not e.get("resource_name") for e in elements):
+        accounts = read_accounts(client, elements, on_secret)
+        elements = resolve_names(accounts, elements)
+    names = accounts_of(elements)
+    tasks = client.list_credentials_tasks()
+    known_ids = set(t.get("id") for t in tasks)
+    if operation == "UPDATE" and already_held(accounts, elements):
+        return Plan(operation, None, names, False, known_ids,
+                    "SDDC Manager already holds the given password of %s; no UPDATE operation was started."
+                    % describe_accounts(names))
+    check_blockers(tasks, elements, operation)
+    spec = _spec.build(operation, elements, options.get("auto_rotate_policy"))
+    return Plan(operation, spec, names, True, known_ids,
+                "%s operation started on %s." % (_spec.article(operation)[0].upper() + _spec.article(operation)[1:],
+                                                  describe_accounts(names)))
+
+
+def _server_error(exc):
+    return exc.status_code is not None and exc.status_code >= 500
+
+
+def _started_task(client, plan_, first):
+    """The credentials task a start created: not in the list read before it, of its type, on its first resource."""
+    listed = client.list_credentials_tasks()
+    for task in _newest_first(listed):
+        if task.get("id") in plan_.known_ids or task.get("type") != plan_.operation:
+            continue
+        if _touches(task, first.get("resource_name"), first.get("resource_type")):
+            return task
+    return None
+
+
+def _find_started(client, plan_):
+    """Read the task list until it shows the task a start whose answer was lost (or had no id) created."""
+    first = plan_.accounts[0]
+    schedule = _waiter.Schedule(_tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE, growth=_waiter.CONFIRM_GROWTH,
+                                clock=_tasks._clock)
+    polled = _waiter.poll(lambda: _started_task(client, plan_, first), lambda task: task is not None, schedule,
+                          _tasks._sleep)
+    return polled.value
+
+
+def start(client, plan_):
+    """Send the operation once.  Returns ``{"task_id", "task", "msg"}``; ``task_id`` is None when SDDC Manager
+    accepted it but which task it started cannot be learnt (never a guess)."""
+    result = {"task_id": None, "task": {"id": None, "status": None}, "msg": plan_.msg}
+    try:
+        answer = client.start_credentials_operation(plan_.spec)
+    except SddcManagerError as exc:
+        if not (isinstance(exc, AmbiguousWriteError) or _server_error(exc)):
+            raise
+        found = _find_started(client, plan_)
+        if found is None:
+            raise _not_started(plan_, exc)
+        how = "was lost" if isinstance(exc, AmbiguousWriteError) else "was HTTP %d" % exc.status_code
+        result.update(task_id=found.get("id"), task=found)
+        result["msg"] = "%s (the answer to the request %s; the task list shows the task it started)." % (
+            plan_.msg[:-1], how)
+        return result
+    new_id = answer.get("id") if isinstance(answer, dict) else None
+    if not new_id:
+        found = _find_started(client, plan_)
+        if found is None:
+            result["msg"] += (" SDDC Manager accepted it, but its answer named no task and the task list shows none "
+                              "yet: find it with vcf.sddc_manager.credentials_task_info.")
+            return result
+        new_id = found.get("id")
+    result["task_id"] = new_id
+    try:
+        result["task"] = _tasks.get_task(client, new_id)
+    except SddcManagerError as exc:
+        # Accepted whatever happens here: the answer (the generic Task view) is what is known.
+        result["task"] = answer if isinstance(answer, dict) and answer.get("status") else {"id": new_id,
+                                                                                          "status": None}
+        result["msg"] += " Reading the new task failed: %s" % exc.message
+    return result
+
+
+def _not_started(plan_, exc):
+    what = "%s operation" % plan_.operation
+    if getattr(exc, "timed_out", False):
+        return SddcManagerError(
+            "The request to start the %s got no answer within request_timeout and SDDC Manager lists no new task "
+            "for %s yet, but it may still start one. List the tasks with vcf.sddc_manager.credentials_task_info in a "
+            "few minutes, and run this again only if none was started." % (what, describe_accounts(plan_.accounts)),
+            kind="ambiguous", url=exc.url)
+    lead = ("The request to start the %s got no answer" % what if isinstance(exc, AmbiguousWriteError)
+            else exc.message)
+    return SddcManagerError(
+        "%s and SDDC Manager lists no new task for %s, so it was not started; nothing changed. Run it again once "
+        "SDDC Manager answers normally." % (lead.rstrip("."), describe_accounts(plan_.accounts)),
+        kind="ambiguous", url=exc.url, status_code=exc.status_code)
+
+
+def remediate(client, task, options, check_mode=False):
+    """Repair an INCONSISTENT task: start a REMEDIATE operation on its resources with the given elements (the
+    passwords really set on the accounts).  A result in the form of ``_tasks.retry``'s, plus ``remediated_by``."""
+    task_id = task.get("id")
+    elements = options.get("elements") or []
+    own = _tasks.resources_of(task)
+    for element in elements:
+        if not any(_same_name(r["resource_name"], element.get("resource_name")) for r in own):
+            raise SddcManagerError(
+                "Task %s is INCONSISTENT on %s, but its remediation names %s: give the resources of the task."
+                % (task_id, ", ".join(r["resource_name"] or "?" for r in own),
+                   element.get("resource_name") or element.get("resource_id")), kind="config")
+    result = {"changed": True, "retried": False, "task": task, "before": task, "task_id": task_id,
+              "baseline": None, "remediated_by": None}
+    names = accounts_of(elements)
+    tasks = client.list_credentials_tasks()
+    check_blockers([t for t in tasks if t.get("id") != task_id], elements, "REMEDIATE")
+    if check_mode:
+        result["msg"] = "Task %s is INCONSISTENT; a REMEDIATE operation on %s would start (check mode)." % (
+            task_id, describe_accounts(names))
+        return result
+    plan_ = Plan("REMEDIATE", _spec.build("REMEDIATE", elements), names, True, set(t.get("id") for t in tasks), "")
+    plan_.msg = "Task %s is INCONSISTENT; a REMEDIATE operation started on %s." % (task_id, describe_accounts(names))
+    started = start(client, plan_)
+    result.update(task=started["task"], task_id=started["task_id"] or task_id, remediated_by=started["task_id"],
+                  msg=started["msg"])
+    return result
