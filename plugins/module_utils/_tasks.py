@@ -15,8 +15,9 @@ __metaclass__ = type
 
 import time
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _verdict, _waiter
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _verdict, _waiter
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import AmbiguousWriteError, SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import timestamp
 
 # Up to this many tasks are read one by one; beyond it one list call is cheaper.
 LIST_THRESHOLD = 2
@@ -121,7 +122,10 @@ def build_retry_spec(client, task, options):
 
 
 def _confirm(client, task_id, took_effect):
-    """The task after a write whose answer did not say whether it was applied, and whether it was."""
+    """The task after a write whose answer did not say whether it was applied, and whether it was.
+
+    Each read rides out an outage within read_retry_budget (the client), and a read that still meets one is "not
+    known yet" (``_waiter.poll``): the write is never sent again.  None when no read answered."""
     schedule = _waiter.Schedule(CONFIRM_SECONDS, CONFIRM_FIRST_PAUSE, growth=_waiter.CONFIRM_GROWTH, clock=_clock)
     polled = _waiter.poll(lambda: get_task(client, task_id), took_effect, schedule, _sleep)
     return polled.value, polled.done
@@ -133,7 +137,15 @@ def _server_error(exc):
 
 
 def _unsettled(task_id, action, exc, after):
-    """The error for a write whose answer was lost or an error, when the task shows it did not happen."""
+    """The error for a write whose answer was lost or an error, when the task shows it did not happen (or, with
+    ``after`` None, when no read answered: SDDC Manager is down or restarting)."""
+    if after is None:
+        return SddcManagerError(
+            "The %s request for task %s was sent, but its answer was lost and SDDC Manager has not answered a read "
+            "since (it is down or restarting; read_retry_budget ran out), so whether it was applied is not known. It "
+            "was not sent again: read the task with vcf.sddc_manager.credentials_task_info once SDDC Manager answers, "
+            "and run the %s again only if it is still FAILED then." % (action, task_id, action),
+            kind="ambiguous", url=exc.url)
     found = _verdict.verdict(after)
     if found.retryable:
         if getattr(exc, "timed_out", False):
@@ -291,8 +303,45 @@ def cancel(client, task_id, check_mode=False, task=None):
     return result
 
 
-def select_tasks(client, task_ids, discover=False, resource_types=None, resource_names=None, missing=None):
-    """``{id: task}`` for the given ids plus, with ``discover``, every FAILED or running task matching the filters.
+def to_retry(task, listed):
+    """What the bulk retry discovers: FAILED tasks, running ones, and INCONSISTENT ones that no newer task on their
+    resources has resolved (an INCONSISTENT task stays so in the history once a remediation repaired it)."""
+    found = _verdict.verdict(task)
+    return found.retryable or found.running or (found.inconsistent and resolved_by(task, listed) is None)
+
+
+def to_cancel(task, listed):
+    """What the bulk cancel discovers: FAILED tasks, the only ones SDDC Manager cancels."""
+    del listed
+    return _verdict.verdict(task).cancellable
+
+
+def resolved_by(task, listed):
+    """The newest task, newer than ``task`` and not cancelled, on every resource of ``task``, or None.
+
+    "Judge a resource by its newest task" (FIELD-NOTES): once such a task exists, ``task`` no longer decides."""
+    created = timestamp(task.get("creationTimestamp"))
+    mine = [(r["resource_name"] or "").lower() for r in resources_of(task)]
+    if created is None or not mine:
+        return None
+    newest = {}
+    for other in listed:
+        when = timestamp(other.get("creationTimestamp"))
+        if other.get("id") == task.get("id") or when is None or when <= created or _verdict.verdict(other).cancelled:
+            continue
+        for resource in resources_of(other):
+            name = (resource["resource_name"] or "").lower()
+            if name in mine and (name not in newest or when > newest[name][0]):
+                newest[name] = (when, other)
+    if len(newest) < len(mine):
+        return None
+    return max(newest.values(), key=lambda item: item[0])[1]
+
+
+def select_tasks(client, task_ids, discover=False, resource_types=None, resource_names=None, missing=None,
+                 wanted=to_retry):
+    """``{id: task}`` for the given ids plus, with ``discover``, every listed task ``wanted(task, listed)`` picks
+    (by default every FAILED, running or unresolved INCONSISTENT one) matching the filters.
 
     Running ones are there to be watched: a rerun after a wait that timed out must learn how they end.
     One list read serves both the discovery and the status of the named tasks.  With ``missing`` (a dict), a
@@ -304,8 +353,7 @@ def select_tasks(client, task_ids, discover=False, resource_types=None, resource
         listed = client.list_credentials_tasks()
         by_id = dict((task.get("id"), task) for task in listed)
         for task in listed if discover else []:
-            found = _verdict.verdict(task)
-            if (found.retryable or found.running) and matches_resources(task, resource_types, resource_names):
+            if wanted(task, listed) and matches_resources(task, resource_types, resource_names):
                 selected[task.get("id")] = task
     for task_id in task_ids:
         if task_id in selected:
@@ -333,3 +381,31 @@ def matches_resources(task, resource_types=None, resource_names=None):
     if names and not any((r["resource_name"] or "").lower() in names for r in resources):
         return False
     return True
+
+
+def cancel_many(client, selected, check_mode=False, missing=None):
+    """Cancel each of ``selected`` (``{id: task}``) that is FAILED; a cancelled one is left alone; one error per task
+    that cannot be (and per id of ``missing``) without stopping the others.  Returns one line per task."""
+    lines = []
+    for task_id, task in selected.items():
+        line = {"task_id": task_id, "type": task.get("type"), "resources": resources_of(task),
+                "status_before": _status.normalize(task.get("status"))}
+        try:
+            result = cancel(client, task_id, check_mode, task=task)
+        except SddcManagerError as exc:
+            line.update(action="error", status=line["status_before"], msg=exc.message)
+            lines.append(line)
+            continue
+        after = _verdict.verdict(result["task"])
+        action = "unchanged"
+        if result["changed"]:
+            action = "would_cancel" if check_mode else "cancelled"
+        status = after.status
+        if result["changed"] and (check_mode or after.cancelled):
+            status = _verdict.PREDICTED_STATUS["cancel"]
+        line.update(action=action, status=status, msg=result["msg"])
+        lines.append(line)
+    for task_id, exc in (missing or {}).items():
+        lines.append({"task_id": task_id, "type": None, "resources": [], "status_before": None, "status": None,
+                      "action": "error", "msg": exc.message})
+    return lines

@@ -7,7 +7,7 @@ import json
 import pytest
 import requests
 
-from helpers import methods
+from helpers import methods, sub_task, task
 
 from ansible_collections.vcf.sddc_manager.plugins.modules import credentials_task_cancel
 
@@ -152,4 +152,79 @@ def test_invalid_options_fail_before_any_request(run_module, rsps, extra, words)
     result, failed = run_module(credentials_task_cancel, dict(CONN, **extra))
     assert failed
     assert words in result["msg"]
+    assert len(rsps.calls) == 0
+
+
+# --- many tasks in one run: task_ids and discover --------------------------------------------------------------
+
+LIST = BASE + "/v1/credentials/tasks"
+
+
+def listed(*tasks):
+    return {"elements": list(tasks)}
+
+
+def on_host(task_id, status, host):
+    return task(task_id, status, sub_tasks=[sub_task(host, status)])
+
+
+@pytest.fixture(name="many")
+def many_fixture(rsps):
+    tasks = [on_host("f1", "FAILED", "esxi-01.example.com"), on_host("f2", "FAILED", "esxi-02.example.com"),
+             on_host("gone", "USER_CANCELLED", "esxi-03.example.com"), on_host("run", "IN_PROGRESS", "esxi-04.example.com"),
+             on_host("lost", "INCONSISTENT", "esxi-05.example.com")]
+    rsps.get(LIST, json=listed(*tasks))
+    for item in tasks:
+        rsps.get(LIST + "/" + item["id"], json=item)
+        rsps.delete(LIST + "/" + item["id"], status=202, json={"id": item["id"], "status": "Cancelled"})
+    rsps.get(LIST + "/nope", status=404, json={"message": "Not found."})
+    return rsps
+
+
+def test_task_ids_cancels_each_failed_one_and_reports_every_outcome(run_module, many):
+    result, failed = run_module(credentials_task_cancel, dict(CONN, task_ids=["f1", "gone", "run", "nope"],
+                                                              task_id="f2"), diff=True)
+    assert failed  # 'run' cannot be cancelled and 'nope' does not exist: after the others were cancelled
+    assert sorted(result["cancelled_ids"]) == ["f1", "f2"] and result["unchanged_ids"] == ["gone"]
+    assert sorted(e["task_id"] for e in result["errors"]) == ["nope", "run"]
+    assert [m for m, _p in methods(many, paths=True) if m == "DELETE"] == ["DELETE", "DELETE"]
+    by_id = dict((line["task_id"], line) for line in result["results"])
+    assert by_id["f1"]["action"] == "cancelled" and by_id["f1"]["status"] == "USER_CANCELLED"
+    assert by_id["gone"]["action"] == "unchanged" and by_id["run"]["action"] == "error"
+    assert "Wait for it to end" in by_id["run"]["msg"]
+    assert result["diff"]["after"]["f1"] == "USER_CANCELLED" and result["diff"]["before"]["f1"] == "FAILED"
+    assert result["changed"] is True and "2 cancelled, 1 already cancelled, 2 could not be cancelled" in result["msg"]
+
+
+def test_discover_cancels_only_failed_tasks_matching_the_filters(run_module, many):
+    result, failed = run_module(credentials_task_cancel, dict(CONN, discover=True,
+                                                              resource_names=["ESXI-02.example.com"]))
+    assert not failed, result
+    assert result["cancelled_ids"] == ["f2"] and result["errors"] == []
+    assert [p for m, p in methods(many, paths=True) if m == "DELETE"] == ["/v1/credentials/tasks/f2"]
+
+
+def test_discover_in_check_mode_lists_what_it_would_cancel_and_sends_nothing(run_module, many):
+    result, failed = run_module(credentials_task_cancel, dict(CONN, discover=True), check_mode=True, diff=True)
+    assert not failed, result
+    assert sorted(result["would_cancel_ids"]) == ["f1", "f2"] and result["cancelled_ids"] == []
+    assert "DELETE" not in methods(many)
+    assert result["changed"] is True and "2 would be cancelled (check mode)" in result["msg"]
+    assert result["diff"]["after"] == {"f1": "USER_CANCELLED", "f2": "USER_CANCELLED"}
+
+
+def test_a_second_run_changes_nothing(run_module, rsps):
+    rsps.get(LIST, json=listed(on_host("gone", "USER_CANCELLED", "esxi-03.example.com")))
+    result, failed = run_module(credentials_task_cancel, dict(CONN, discover=True))
+    assert not failed and result["changed"] is False and result["results"] == []
+
+
+@pytest.mark.parametrize("extra, words", [
+    ({"resource_types": ["ESXI"], "task_ids": ["a"]}, "set discover: true"),
+    ({"discover": True, "resource_types": ["ESX"]}, "did you mean ESXI?"),
+    ({}, "Nothing to cancel: give task_id, task_ids, or discover: true."),
+])
+def test_bulk_options_are_checked_before_any_request(run_module, rsps, extra, words):
+    result, failed = run_module(credentials_task_cancel, dict(CONN, **extra))
+    assert failed and words in result["msg"], result["msg"]
     assert len(rsps.calls) == 0
