@@ -64,6 +64,17 @@ options:
       - Seconds to wait for an answer to one HTTP request.
     type: float
     default: 60
+  read_retry_budget:
+    description:
+      - Seconds a read keeps trying, with back-off, while SDDC Manager answers 429/502/503/504, resets or refuses
+        connections, or times out, once it has answered once (a restart, a burst of proxy errors). The reads that
+        prepare a retry, and those that confirm a retry or cancel whose answer was lost, ride out an outage this
+        long. A wait reads on until its own O(wait_timeout) whatever this says.
+      - Before SDDC Manager has answered once, a wrong host or port still fails after a few seconds, and a host
+        name that does not resolve fails at once.
+      - Can also be set with E(SDDC_MANAGER_READ_RETRY_BUDGET).
+    type: float
+    default: 300
   proxy_url:
     description:
       - URL of an HTTP(S) proxy to reach SDDC Manager through, for example V(http://proxy.example.com:3128).
@@ -73,7 +84,7 @@ notes:
   - All modules of this collection belong to the action group C(vcf.sddc_manager.sddc_manager), so the
     connection options can be set once with C(module_defaults).
   - Reads are retried on HTTP 429, 502, 503, 504 and connection errors with jittered exponential backoff
-    that honours C(Retry-After). Writes are never re-sent blindly.
+    that honours C(Retry-After), within O(read_retry_budget). Writes are never re-sent blindly.
 requirements:
   - requests
 """

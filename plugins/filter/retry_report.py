@@ -51,6 +51,10 @@ ROLE_WORDS = [
     (re.compile(r"one of the following is required: username, access_token"),
      "give retry_credentials_tasks_username and retry_credentials_tasks_password (or SDDC_MANAGER_USERNAME and "
      "SDDC_MANAGER_PASSWORD)"),
+    (re.compile(r"Give username and password \(SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD\) so that it can log in "
+                r"again, or a fresh access_token and refresh_token from the vcf\.sddc_manager\.token module"),
+     "Give retry_credentials_tasks_username and retry_credentials_tasks_password (or SDDC_MANAGER_USERNAME and "
+     "SDDC_MANAGER_PASSWORD) so that the role can log in again"),
     (re.compile(r"missing required arguments: hostname"),
      "give retry_credentials_tasks_hostname (or SDDC_MANAGER_HOST)"),
 ]

@@ -185,11 +185,16 @@ class TokenAuth:
             self.login()
             self._early_renewal_failed = False
             return
-        hint = " The refresh token was refused too." if refresh_error else ""
+        hint = ""
+        if refresh_error is not None:
+            # Both tokens refused: the session is gone on SDDC Manager's side; a restart voids every token.
+            hint = (" The refresh token was refused too: SDDC Manager's session ended (most likely SDDC Manager "
+                    "restarted, which ends every session).")
         raise SddcManagerError(
             "SDDC Manager refused the access token (%s) and it cannot be renewed.%s Give username and "
-            "password (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD) or a fresh access_token and "
-            "refresh_token from the vcf.sddc_manager.token module." % (reason, hint), kind="auth", status_code=401)
+            "password (SDDC_MANAGER_USERNAME/SDDC_MANAGER_PASSWORD) so that it can log in again, or a fresh "
+            "access_token and refresh_token from the vcf.sddc_manager.token module." % (reason, hint),
+            kind="auth", status_code=401)
 
     def _renew_rejected(self, rejected):
         """Renew after a 401 to ``rejected``, unless another thread already replaced that token."""

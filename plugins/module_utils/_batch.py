@@ -24,7 +24,9 @@ FATAL_KINDS = frozenset(["connection", "tls", "auth", "timeout"])
 def wait_after_writes(client, ids, baselines=None, known=None, timeout=_waiter.WAIT_TIMEOUT,
                       sleep=_waiter.WAIT_SLEEP):
     """Wait for ``ids``; a task written to just before has its :class:`_waiter.Baseline` in ``baselines``."""
-    waiter = _waiter.Waiter(lambda pending: _tasks.fetch_tasks(client, pending), timeout, sleep)
+    # An outage is "not known yet" (``_waiter.poll``); each read gives up by the wait's deadline (``bound``).
+    waiter = _waiter.Waiter(lambda pending: _tasks.fetch_tasks(client, pending), timeout, sleep,
+                            bound=getattr(client, "time_limit", None))
     return waiter.wait(ids, known=known, baselines=baselines)
 
 

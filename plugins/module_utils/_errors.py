@@ -25,6 +25,10 @@ class SddcManagerError(Exception):
 
     ``kind`` is one of: config, connection, tls, timeout, auth, forbidden,
     not_found, api, ambiguous.
+
+    ``unreachable``: SDDC Manager, which had answered before, could not be reached or answered 502/503/504 (it is
+    down or restarting): a wait takes it for "not known yet", never for an end.  ``retry_after``: the seconds its
+    last answer asked to wait (``Retry-After``), or None.  ``unresolved``: the host name did not resolve.
     """
 
     def __init__(self, message, kind="api", status_code=None, url=None, error=None):
@@ -34,6 +38,9 @@ class SddcManagerError(Exception):
         self.status_code = status_code
         self.url = url
         self.error = error
+        self.unreachable = False
+        self.unresolved = False
+        self.retry_after = None
 
     def details(self):
         """Keyword arguments for ``fail_json`` besides ``msg``."""
@@ -44,6 +51,8 @@ class SddcManagerError(Exception):
             out["url"] = self.url
         if self.error is not None:
             out["error"] = self.error
+        if self.unreachable:
+            out["unreachable"] = True
         return out
 
 
@@ -65,6 +74,14 @@ class AmbiguousWriteError(SddcManagerError):
     def __init__(self, message, url=None, timed_out=False):
         super(AmbiguousWriteError, self).__init__(message, kind="ambiguous", url=url)
         self.timed_out = timed_out
+
+
+def not_known_yet(exc):
+    """Whether a failed read leaves the state it asked for unknown for now (an outage), rather than being an end.
+
+    The one rule every wait applies: SDDC Manager answered before and now cannot be reached or is restarting.
+    """
+    return isinstance(exc, SddcManagerError) and exc.unreachable
 
 
 # The reason OpenSSL gives, without the pool's wrapping: "...certificate verify failed: <reason>. (_ssl.c:1006)".
@@ -91,20 +108,44 @@ def tls_failure(exc, url, base_url, hostname):
                             kind="tls", url=url)
 
 
-def transport_failure(exc, method, url, base_url, timeout, timed_out, maybe_applied):
-    """A request that got no answer.  ``maybe_applied``: a write that left this host, so it may have been done."""
+def transport_failure(exc, method, url, base_url, timeout, timed_out, maybe_applied, unresolved=False, hostname=None):
+    """A request that got no answer.  ``maybe_applied``: a write that left this host, so it may have been done.
+    ``unresolved``: the host name did not resolve."""
     reason = _short_reason(exc)
+    if unresolved and not maybe_applied:
+        failure = SddcManagerError(
+            "Could not reach SDDC Manager at %s: the host name %s does not resolve (%s). Check hostname, and "
+            "proxy_url or the HTTPS_PROXY variable if a proxy is needed." % (base_url, hostname, reason),
+            kind="connection", url=url)
+        failure.unresolved = True
+        return failure
     if maybe_applied:
         return AmbiguousWriteError(
             "%s %s was sent but no answer came back (%s); it may or may not have been applied."
             % (method, url, reason), url=url, timed_out=timed_out)
     if timed_out:
-        return SddcManagerError(
+        failure = SddcManagerError(
             "SDDC Manager at %s did not answer %s %s within request_timeout (%s s)."
             % (base_url, method, url, timeout), kind="timeout", url=url)
-    return SddcManagerError(
-        "Could not reach SDDC Manager at %s (%s). Check hostname and port, and proxy_url or the "
-        "HTTPS_PROXY variable if a proxy is needed." % (base_url, reason), kind="connection", url=url)
+    else:
+        failure = SddcManagerError(
+            "Could not reach SDDC Manager at %s (%s). Check hostname and port, and proxy_url or the "
+            "HTTPS_PROXY variable if a proxy is needed." % (base_url, reason), kind="connection", url=url)
+    failure.reason = reason
+    return failure
+
+
+def outage_failure(failure, base_url, attempts, seconds, budgeted):
+    """A read that met an outage of an SDDC Manager that had answered before, after its retries ran out."""
+    spent = "Gave up after %d attempt%s over %.0f seconds%s." % (
+        attempts, "" if attempts == 1 else "s", seconds, " (read_retry_budget)" if budgeted else "")
+    if failure.kind in ("connection", "timeout") and not isinstance(failure, AmbiguousWriteError):
+        failure.message = ("SDDC Manager at %s answered before but cannot be reached now (%s): it is down or "
+                           "restarting. %s" % (base_url, getattr(failure, "reason", None) or "no answer", spent))
+    else:
+        failure.message = "%s %s" % (failure.message, spent)
+    failure.args = (failure.message,)
+    return failure
 
 
 def not_json_failure(response):

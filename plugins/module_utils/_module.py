@@ -198,9 +198,13 @@ class SddcManagerModule(AnsibleModule):
     def add_wait_outcome(self, out, waited, ids):
         """Put a wait's outcome for ``ids`` into ``out``; return one line per task that did not succeed."""
         self.warn_unknown_statuses(waited.tasks.values())
+        for note in waited.outage_notes():
+            self.warn(note)
         split = waited.split(ids)
         problems = split.pop("problems")
         out.update(split, elapsed=round(waited.elapsed, 1), tasks=[self.describe_task(waited.tasks[i]) for i in ids])
+        # Seconds SDDC Manager had been unreachable when the wait ended (0: it answered the last read).
+        out["unreachable_for"] = round(waited.unreachable_for, 1)
         out["failed_subtasks"] = self.redact(out["failed_subtasks"])
         return problems
 

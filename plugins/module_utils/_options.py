@@ -24,6 +24,7 @@ ENVIRONMENT = {
     "refresh_token": "SDDC_MANAGER_REFRESH_TOKEN",
     "validate_certs": "SDDC_MANAGER_VALIDATE_CERTS",
     "ca_path": "SDDC_MANAGER_CA_PATH",
+    "read_retry_budget": "SDDC_MANAGER_READ_RETRY_BUDGET",
 }
 SECRETS = frozenset(["password", "access_token", "refresh_token"])
 
@@ -40,6 +41,7 @@ def connection_spec():
         validate_certs=dict(type="bool", default=True),
         ca_path=dict(type="path"),
         request_timeout=dict(type="float", default=60.0),
+        read_retry_budget=dict(type="float", default=_transport.READ_RETRY_BUDGET),
         proxy_url=dict(type="str"),
     )
 
@@ -58,6 +60,9 @@ def connection_problems(values):
         problems.append("port must be between 1 and 65535, got %d" % values["port"])
     if isinstance(values["request_timeout"], float) and values["request_timeout"] <= 0:
         problems.append("request_timeout must be a positive number of seconds, got %s" % values["request_timeout"])
+    budget = values.get("read_retry_budget")
+    if isinstance(budget, float) and budget < 0:
+        problems.append("read_retry_budget must be 0 or more seconds, got %s" % budget)
     reason = _transport.check_ca_path(values["ca_path"]) if values["validate_certs"] is True else None
     if reason:
         problems.append(reason + "; give the PEM file of the CA that signed the SDDC Manager certificate")
@@ -72,6 +77,9 @@ VALIDATE_CERTS_OFF = ("validate_certs is false: the SDDC Manager certificate is 
 
 def make_client(values, on_secret=None, **kwargs):
     """The one client, from the connection options."""
+    budget = values.get("read_retry_budget")
+    if budget is not None and "retry_policy" not in kwargs:
+        kwargs["retry_policy"] = _transport.RetryPolicy(budget=float(budget))
     return _client.SddcManagerClient(
         hostname=values["hostname"], port=values["port"], username=values["username"], password=values["password"],
         access_token=values["access_token"], refresh_token=values["refresh_token"],

@@ -6,7 +6,13 @@
 """HTTPS to one SDDC Manager: the session, its TLS and proxy settings, and when a request is sent again.
 
 A read is retried with backoff when the server is busy or the connection broke; a write is sent once,
-because a write whose answer was lost may already have been applied.  This is the only file that imports
+because a write whose answer was lost may already have been applied.
+
+Before SDDC Manager has answered once, a wrong host, port or name fails fast (a name that does not resolve at
+once, a refused connection after ``RetryPolicy.first_attempts``).  Once it has answered, a read that cannot
+reach it (refused, reset, timed out, a name that no longer resolves, 502/503/504 from it or its proxy) is an
+outage: retried within ``RetryPolicy.budget`` (the ``read_retry_budget`` option), and if that runs out the error
+says ``unreachable``, which a wait takes for "not known yet" (``_waiter.poll``).  This is the only file that imports
 ``requests``, guarded, so a module without it can say so (``missing_required_lib``) instead of crashing.
 """
 
@@ -14,13 +20,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
 import datetime
 import ipaddress
 import json
 import os
 import random
 import re
+import socket
 import ssl
+import threading
 import time
 import traceback
 import warnings
@@ -29,6 +38,7 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils._errors import (
     _Unauthorized,
     http_failure,
     not_json_failure,
+    outage_failure,
     tls_failure,
     transport_failure,
 )
@@ -45,6 +55,10 @@ try:
         Timeout,
     )
     from urllib3.exceptions import InsecureRequestWarning, NewConnectionError
+    try:
+        from urllib3.exceptions import NameResolutionError
+    except ImportError:  # urllib3 1.x: a gaierror inside a NewConnectionError
+        NameResolutionError = None
     HAS_REQUESTS = True
 except ImportError:
     HAS_REQUESTS = False
@@ -56,6 +70,12 @@ USER_AGENT = "vcf.sddc_manager-ansible-collection/%s" % COLLECTION_VERSION
 # Statuses that say "the server did not do it, ask again later".  500 is left
 # out on purpose: SDDC Manager uses it for real failures of the operation.
 RETRYABLE_STATUS = frozenset([429, 502, 503, 504])
+# Statuses of a server (or its proxy) that is down or restarting: an outage, not an answer.
+UNAVAILABLE_STATUS = frozenset([502, 503, 504])
+# Seconds a read keeps trying through bursts and short outages once SDDC Manager has answered (read_retry_budget).
+READ_RETRY_BUDGET = 300.0
+# Attempts of a read before SDDC Manager has answered once: a wrong host or port fails fast.
+FIRST_ATTEMPTS = 6
 
 
 class RetryPolicy:
@@ -63,20 +83,31 @@ class RetryPolicy:
 
     Equal jitter (half fixed, half random) keeps a floor under each delay so a
     struggling server is not hammered, while spreading forks that fail together.
+
+    ``budget``: seconds a read keeps trying.  ``attempts``: a bound on the attempts too (None: the budget alone
+    bounds them once SDDC Manager has answered, and ``first_attempts`` before, so that a wrong host or port fails
+    fast).
     """
 
-    def __init__(self, attempts=6, base=0.5, cap=10.0, budget=120.0, max_retry_after=60.0, rng=None):
+    def __init__(self, attempts=None, base=0.5, cap=10.0, budget=READ_RETRY_BUDGET, max_retry_after=60.0, rng=None,
+                 first_attempts=FIRST_ATTEMPTS):
         self.attempts = attempts
         self.base = base
         self.cap = cap
         self.budget = budget
         self.max_retry_after = max_retry_after
+        self.first_attempts = first_attempts
         self.rng = rng or random.Random()
+
+    def max_attempts(self, answered):
+        if self.attempts is not None:
+            return self.attempts
+        return None if answered else self.first_attempts
 
     def delay(self, attempt, retry_after=None):
         if retry_after is not None:
             return min(max(retry_after, 0.0), self.max_retry_after)
-        ceiling = min(self.cap, self.base * (2 ** attempt))
+        ceiling = min(self.cap, self.base * (2 ** min(attempt, 32)))
         return ceiling / 2.0 + self.rng.uniform(0, ceiling / 2.0)
 
 
@@ -118,6 +149,29 @@ class Transport:
         # Given on every request: requests lets REQUESTS_CA_BUNDLE override a session's own setting.
         self.verify = (ca_path or True) if validate_certs else False
         self.session = session or self._new_session(self.verify, proxy_url)
+        # Whether SDDC Manager (or its proxy) has answered this client once: from then on, not reaching it is an
+        # outage, not a wrong host or port.  A caller that knows it answered before (in an earlier module run) may
+        # set it.
+        self.answered = False
+        self._limits = threading.local()
+
+    @contextlib.contextmanager
+    def time_limit(self, seconds):
+        """Within the block, a read of this thread gives up after ``seconds`` at most (a wait's deadline)."""
+        previous = getattr(self._limits, "until", None)
+        until = self._clock() + max(0.0, seconds)
+        self._limits.until = until if previous is None else min(previous, until)
+        try:
+            yield
+        finally:
+            self._limits.until = previous
+
+    def _budget(self, started):
+        budget = self.retry_policy.budget
+        until = getattr(self._limits, "until", None)
+        if until is not None:
+            budget = min(budget, until - started)
+        return budget
 
     @staticmethod
     def _new_session(verify, proxy_url):
@@ -162,6 +216,7 @@ class Transport:
             headers["Content-Type"] = "application/json"
         policy = self.retry_policy
         started = self._clock()
+        budget = self._budget(started)
         attempt = 0
         while True:
             retry_after = None
@@ -179,7 +234,12 @@ class Transport:
                 if not read:
                     raise failure
                 outcome = failure
+                if failure.unresolved and not self.answered:
+                    # A name that does not resolve before any answer is a wrong name: asking again will not help.
+                    failure.unreachable = False
+                    raise failure
             else:
+                self.answered = True
                 if response.status_code < 400:
                     if raw:
                         return response.text
@@ -187,23 +247,35 @@ class Transport:
                 outcome = self._http_failure(method, url, response, show_body=not own_tokens)
                 if bearer is not None and response.status_code == 401:
                     raise _Unauthorized(outcome, token)
+                retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
+                outcome.retry_after = retry_after
                 if not (read and response.status_code in RETRYABLE_STATUS):
                     raise outcome
-                retry_after = parse_retry_after(response.headers.get("Retry-After"), self._clock())
             attempt += 1
             wait = policy.delay(attempt - 1, retry_after)
-            if attempt >= policy.attempts or self._clock() - started + wait > policy.budget:
-                outcome.message = "%s Gave up after %d attempts over %.0f seconds." % (
-                    outcome.message, attempt, self._clock() - started)
-                outcome.args = (outcome.message,)
+            limit = policy.max_attempts(self.answered)
+            if (limit is not None and attempt >= limit) or self._clock() - started + wait > budget:
+                outcome.unreachable = self.answered and outcome.unreachable
+                if outcome.unreachable:
+                    outage_failure(outcome, self.base_url, attempt, self._clock() - started,
+                                   limit is None and budget == policy.budget)
+                else:
+                    outcome.message = "%s Gave up after %d attempt%s over %.0f seconds." % (
+                        outcome.message, attempt, "" if attempt == 1 else "s", self._clock() - started)
+                    outcome.args = (outcome.message,)
                 raise outcome
             self._sleep(wait)
 
     def _transport_failure(self, method, url, exc, read):
         # A write that never reached the server was not applied: only one that left may have been.
         never_sent = isinstance(exc, ConnectTimeout) or _caused_by(exc, NewConnectionError)
-        return transport_failure(exc, method, url, self.base_url, self.timeout, timed_out=isinstance(exc, Timeout),
-                                 maybe_applied=not read and not never_sent)
+        unresolved = _caused_by(exc, socket.gaierror) or (
+            NameResolutionError is not None and _caused_by(exc, NameResolutionError))
+        failure = transport_failure(exc, method, url, self.base_url, self.timeout, timed_out=isinstance(exc, Timeout),
+                                    maybe_applied=not read and not never_sent, unresolved=unresolved,
+                                    hostname=self.hostname)
+        failure.unreachable = True
+        return failure
 
     def _decode(self, response, register_secrets=True):
         if response.status_code == 204 or not response.content:
@@ -224,7 +296,9 @@ class Transport:
         if isinstance(body, dict):
             # An error object may quote what was sent, passwords included.
             self._register_body_secrets(body)
-        return http_failure(method, url, self.base_url, response, body, show_body=show_body)
+        failure = http_failure(method, url, self.base_url, response, body, show_body=show_body)
+        failure.unreachable = response.status_code in UNAVAILABLE_STATUS
+        return failure
 
 
 # Looked up at call time, so a test can patch time.sleep/time.time once for every client.

@@ -13,17 +13,22 @@
   between reads, the back-off after a failed read.  :func:`poll` is the one synchronous loop over it; the event
   source drives the same schedule from asyncio.
 - :class:`Waiter` waits for many tasks, each a :class:`Watch` judged by the verdict and the baseline.
+- An outage (SDDC Manager, which answered before, cannot be reached or is restarting: ``_errors.not_known_yet``) is
+  never an end: :func:`poll` takes such a failed read for "not known yet", backs off (capped, jittered, honouring
+  ``Retry-After``) and reads on until its deadline.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import random
 import time
 
 from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._errors import not_known_yet
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import iso_utc, timestamp
 
 # The one default of each timing.
@@ -39,22 +44,34 @@ SETTLE_SECONDS = 30.0
 # until a read shows the write or the settle time is over.
 CONFIRM_FIRST_PAUSE = 2.0
 CONFIRM_GROWTH = 2.0
+# While SDDC Manager is unreachable, the pause between two reads of a wait doubles from its sleep up to this.
+OUTAGE_BACKOFF_CAP = 60.0
+# Each back-off pause is shortened by up to this fraction, at random, so that many waiters do not come back at once.
+JITTER = 0.2
+
+
+def unreachable_line(seconds, left):
+    """The progress line of a wait that meets an outage."""
+    return "SDDC Manager unreachable for %d s, still waiting (%d s left)" % (int(seconds), int(left))
 
 
 class Schedule:
     """When to read next: every ``sleep`` seconds (growing by ``growth`` after each read) until ``timeout``.
 
-    A failed read backs off, doubling from ``sleep`` up to ``backoff_cap``.  No pause goes past the deadline, so
-    the last read lands on it.
+    A failed read backs off, doubling from ``sleep`` up to ``backoff_cap``, shortened at random by up to ``jitter``
+    (a fraction), and never shorter than the ``Retry-After`` the server asked for.  No pause goes past the
+    deadline, so the last read lands on it.
     """
 
-    def __init__(self, timeout, sleep, growth=1.0, backoff_cap=None, clock=None):
+    def __init__(self, timeout, sleep, growth=1.0, backoff_cap=None, clock=None, jitter=0.0, rng=None):
         self.clock = clock or _monotonic
         self.start = self.clock()
         self.timeout = max(0.0, float(timeout))
         self.sleep = max(0.0, float(sleep))
         self.growth = growth
         self.backoff_cap = backoff_cap
+        self.jitter = jitter
+        self.rng = rng or random.Random()
         self._next = self.sleep
 
     @property
@@ -69,15 +86,19 @@ class Schedule:
     def over(self):
         return self.elapsed >= self.timeout
 
-    def pause(self, failures=0, since=None):
+    def pause(self, failures=0, since=None, retry_after=None):
         """Seconds to wait before the next read.
 
         ``failures``: failed reads in a row (0 after a good one).  ``since``: the clock when the last read began,
-        so that reads start every ``sleep`` seconds whatever a read costs.
+        so that reads start every ``sleep`` seconds whatever a read costs.  ``retry_after``: what the server asked.
         """
         if failures:
             cap = max(self.backoff_cap or self.sleep, self.sleep)
             pause = min(self.sleep * (2 ** min(failures, 16)), cap)
+            if self.jitter:
+                pause -= pause * self.jitter * self.rng.random()
+            if retry_after is not None:
+                pause = max(pause, min(retry_after, cap))
         else:
             pause = self._next
             self._next *= self.growth
@@ -92,27 +113,62 @@ def _monotonic():
 
 
 class Polled:
-    def __init__(self, value, done, reads, elapsed):
+    """What :func:`poll` ended with: the last good read (None if none), whether it was done, how many reads, and
+    how long SDDC Manager was unreachable (``unreachable_for``: the outage still under way at the end, 0 if the last
+    read answered; ``unreachable_seconds``: every outage met; ``unreachable_error``: the last outage's error)."""
+
+    def __init__(self, value, done, reads, elapsed, unreachable_for=0.0, unreachable_seconds=0.0,
+                 unreachable_error=None):
         self.value = value
         self.done = done
         self.reads = reads
         self.elapsed = elapsed
+        self.unreachable_for = unreachable_for
+        self.unreachable_seconds = unreachable_seconds
+        self.unreachable_error = unreachable_error
 
 
-def poll(read, done, schedule, sleeper=time.sleep, aligned=False):
+def poll(read, done, schedule, sleeper=time.sleep, aligned=False, on_unreachable=None):
     """Read until ``done(value)`` or the schedule's deadline: always at least once.
 
     ``aligned``: reads start every ``schedule.sleep`` seconds, whatever each read costs (else the pause follows
-    the read).
+    the read).  A read that fails because SDDC Manager, which answered before, is unreachable or restarting
+    (``_errors.not_known_yet``) is "not known yet": the last good value stands, the next read backs off, and
+    ``on_unreachable(seconds, left, error)`` hears of it; any other failure is raised.
     """
     reads = 0
+    value = None
+    failures = 0
+    down_since = None
+    down_total = 0.0
+    last_error = None
     while True:
         began = schedule.clock()
-        value = read()
+        try:
+            value = read()
+        except Exception as exc:  # pylint: disable=broad-exception-caught
+            if not not_known_yet(exc):
+                raise
+            reads += 1
+            failures += 1
+            last_error = exc
+            if down_since is None:
+                down_since = began
+            down = schedule.clock() - down_since
+            if on_unreachable is not None:
+                on_unreachable(down, schedule.left, exc)
+            if schedule.over:
+                return Polled(value, False, reads, schedule.elapsed, down, down_total + down, last_error)
+            sleeper(schedule.pause(failures=failures, retry_after=getattr(exc, "retry_after", None)))
+            continue
         reads += 1
+        if down_since is not None:
+            down_total += began - down_since
+            down_since = None
+            failures = 0
         finished = done(value)
         if finished or schedule.over:
-            return Polled(value, finished, reads, schedule.elapsed)
+            return Polled(value, finished, reads, schedule.elapsed, 0.0, down_total, last_error)
         sleeper(schedule.pause(since=began if aligned else None))
 
 
@@ -163,7 +219,8 @@ class Watch:
 
     def __init__(self, task_id, baseline=None):
         self.task_id = task_id
-        self.task = None
+        # Not read yet: its state is not known (never taken for an end).
+        self.task = {"id": task_id, "status": None}
         self.baseline = baseline
         self.seen_running = False
         self.unseen = False  # the last read still showed the state from before the write
@@ -192,13 +249,29 @@ class Watch:
 
 
 class WaitOutcome:
-    def __init__(self, watches, pending_ids, elapsed, polls):
+    def __init__(self, watches, pending_ids, elapsed, polls, polled=None):
         self.watches = watches
         self.tasks = dict((task_id, watch.task) for task_id, watch in watches.items())
         self.verdicts = dict((task_id, _verdict.verdict(watch.task)) for task_id, watch in watches.items())
         self.pending_ids = pending_ids
         self.elapsed = elapsed
         self.polls = polls
+        # How long SDDC Manager was unreachable: at the end (an outage still under way), and in all.
+        self.unreachable_for = polled.unreachable_for if polled is not None else 0.0
+        self.unreachable_seconds = polled.unreachable_seconds if polled is not None else 0.0
+        self.unreachable_error = polled.unreachable_error if polled is not None else None
+
+    def outage_notes(self):
+        """One sentence on the outages the wait met, for a warning; empty when it met none."""
+        if self.unreachable_error is None:
+            return []
+        reason = getattr(self.unreachable_error, "message", None) or "no answer"
+        if self.unreachable_for:
+            return ["SDDC Manager was unreachable for the last %d s of the wait (%s); the state of %s is not known "
+                    "yet, and SDDC Manager goes on running the tasks: wait again once it answers."
+                    % (int(self.unreachable_for), reason.rstrip("."), ", ".join(self.pending_ids) or "the tasks")]
+        return ["SDDC Manager was unreachable for %d s during the wait (it is down or restarting: %s); the wait read "
+                "on and SDDC Manager answered again." % (int(self.unreachable_seconds), reason.rstrip("."))]
 
     @property
     def timed_out(self):
@@ -208,7 +281,10 @@ class WaitOutcome:
         """The ids still running at the end, each with its status when it is a word this collection does not know."""
         out = []
         for task_id in self.pending_ids:
-            if self.watches[task_id].unseen:
+            if self.unreachable_for:
+                out.append("%s (not known: SDDC Manager unreachable for the last %d s)"
+                           % (task_id, int(self.unreachable_for)))
+            elif self.watches[task_id].unseen:
                 out.append("%s (its reads still showed the state from before the retry)" % task_id)
             elif self.verdicts[task_id].state == _verdict.UNKNOWN:
                 out.append("%s (status %r, which this collection does not know, not counted as a success)"
@@ -243,10 +319,16 @@ class Waiter:
     Every poll covers all still-pending tasks at once, so the request count grows
     with the number of polls, not with tasks times polls.  There is always at least
     one poll, and the last one lands on the deadline rather than a sleep past it.
+
+    ``bound(seconds)``, when given, is a context manager within which one fetch gives up by then (the client's
+    ``time_limit``), so that a read retried through an outage never runs past the wait's deadline.
+    ``on_unreachable(seconds, left, error)`` hears of each read that met an outage.
     """
 
     def __init__(self, fetch, timeout=WAIT_TIMEOUT, sleep=WAIT_SLEEP, clock=time.monotonic, sleeper=time.sleep,
-                 on_poll=None, wall_clock=time.time):
+                 on_poll=None, wall_clock=time.time, bound=None, on_unreachable=None):
+        self.bound = bound
+        self.on_unreachable = on_unreachable
         self.fetch = fetch
         self.timeout = timeout
         self.sleep = sleep
@@ -263,13 +345,19 @@ class Waiter:
         for task_id, task in (known or {}).items():
             if task_id in watches and task_id not in baselines:
                 watches[task_id].update(task, self.wall_clock())
-        schedule = Schedule(self.timeout, self.sleep, clock=self.clock)
+        schedule = Schedule(self.timeout, self.sleep, clock=self.clock, backoff_cap=max(OUTAGE_BACKOFF_CAP, self.sleep),
+                            jitter=JITTER)
         pending = [task_id for task_id in ids if not watches[task_id].ended]
         if not pending:
             return WaitOutcome(watches, [], 0.0, 0)
 
         def read():
-            tasks = self.fetch(pending)
+            if self.bound is None:
+                tasks = self.fetch(pending)
+            else:
+                # At least one attempt, even with nothing left: the last read lands on the deadline.
+                with self.bound(max(schedule.left, 1.0)):
+                    tasks = self.fetch(pending)
             now = self.wall_clock()
             for task_id in pending:
                 watches[task_id].update(tasks[task_id], now)
@@ -278,5 +366,5 @@ class Waiter:
                 self.on_poll(dict((i, w.task) for i, w in watches.items()), list(pending), schedule.elapsed)
             return pending
 
-        polled = poll(read, lambda left: not left, schedule, self.sleeper)
-        return WaitOutcome(watches, list(pending), polled.elapsed, polled.reads)
+        polled = poll(read, lambda left: not left, schedule, self.sleeper, on_unreachable=self.on_unreachable)
+        return WaitOutcome(watches, list(pending), polled.elapsed, polled.reads, polled)

@@ -232,6 +232,8 @@ def main():
         out["msg"] = "Task %s was retried, but waiting for it to end failed: %s" % (p["task_id"], exc.message)
         module.fail_json(**out)
     module.warn_unknown_statuses(waited.tasks.values())
+    for note in waited.outage_notes():
+        module.warn(note)
     result["task"] = waited.tasks[followed]
     out = _result(module, result, elapsed=round(waited.elapsed, 1))
     found = _verdict.verdict(result["task"])
@@ -240,7 +242,9 @@ def main():
         what = "was retried by another client just before this run"
     if waited.timed_out:
         still = "was still %s" % out["status"]
-        if waited.watches[followed].unseen:
+        if waited.unreachable_for:
+            still = "its state is not known (SDDC Manager unreachable for the last %d s)" % waited.unreachable_for
+        elif waited.watches[followed].unseen:
             still = "its reads still showed the state from before the retry"
         out["msg"] = "Task %s %s but %s after wait_timeout (%d s)." % (followed, what, still, p["wait_timeout"])
         module.fail_json(**out)

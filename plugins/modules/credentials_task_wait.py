@@ -215,6 +215,9 @@ def main():
     baselines, problem = baselines_after_retry(p["after_retry"], task_ids, time.time())
     if problem:
         module.warn(problem)
+    if baselines:
+        # SDDC Manager answered the retry: not reaching it now is an outage ("not known yet"), not a wrong host.
+        module.client.answered = True
     try:
         waited = _batch.wait_after_writes(module.client, task_ids, baselines, None, p["wait_timeout"], p["wait_sleep"])
     except SddcManagerError as exc:

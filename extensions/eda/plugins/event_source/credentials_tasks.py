@@ -221,7 +221,7 @@ class Settings:
             if key in OPTIONS and value is not None and value != "":
                 values[key] = value
         converted = {}
-        for key, convert in (("port", int), ("request_timeout", float), ("interval", float),
+        for key, convert in (("port", int), ("request_timeout", float), ("read_retry_budget", float), ("interval", float),
                              ("max_auto_retries", int), ("retry_window", float), ("max_backoff", float)):
             try:
                 converted[key] = convert(values[key])

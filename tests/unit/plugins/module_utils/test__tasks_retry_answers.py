@@ -211,3 +211,31 @@ def test_an_answer_naming_a_task_that_is_no_credentials_task_keeps_the_original(
     rsps.get(TASK, json=task(status="IN_PROGRESS", completed=None))
     result = _tasks.retry(client, TASK_ID, ELEMENTS, task=task())
     assert result["task_id"] == TASK_ID and result["task"]["status"] == "IN_PROGRESS"
+
+
+# --- a lost answer inside an outage ---------------------------------------------------------------------
+
+def test_lost_answer_then_an_outage_then_the_read_confirms_it(rsps, make_client, fake_time):
+    """The PATCH's answer is lost and SDDC Manager goes away for minutes: the confirming reads ride it out within
+    read_retry_budget and the retry is never sent again."""
+    client = make_client(access_token="AT")
+    rsps.get(TASK, json=task())
+    rsps.patch(TASK, body=requests.exceptions.ConnectionError("Connection aborted."))
+    for _ in range(25):
+        rsps.get(TASK, status=503, body="<html><title>503 Service Unavailable</title></html>")
+    rsps.get(TASK, json=task(status="IN_PROGRESS", completed=None))
+    result = _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
+    assert len(patches(rsps)) == 1 and result["retried"] and result["task"]["status"] == "IN_PROGRESS"
+    assert sum(fake_time.sleeps) > 60
+
+
+def test_lost_answer_and_an_outage_past_the_budget_says_nothing_was_sent_again(rsps, make_client):
+    from client_helpers import policy
+    client = make_client(access_token="AT", retry_policy=policy(budget=60.0))
+    rsps.get(TASK, json=task())
+    rsps.patch(TASK, body=requests.exceptions.ConnectionError("Connection aborted."))
+    rsps.get(TASK, body=requests.exceptions.ConnectionError("Connection refused"))
+    with pytest.raises(SddcManagerError) as info:
+        _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})
+    assert len(patches(rsps)) == 1
+    assert "has not answered a read since" in info.value.message and "It was not sent again" in info.value.message

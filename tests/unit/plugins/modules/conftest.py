@@ -82,9 +82,17 @@ def client_sleeps_fixture(monkeypatch):
     sleeps = []
     real = _client.SddcManagerClient
 
+    def sleep(seconds):
+        sleeps.append(seconds)
+
+    def clock():
+        # The client's own clock moves with its sleeps, so read_retry_budget bounds its retries here too.
+        return 1_000.0 + sum(sleeps)
+
     class InstantClient(real):
         def __init__(self, *args, **kwargs):
-            kwargs.setdefault("sleep", sleeps.append)
+            kwargs.setdefault("sleep", sleep)
+            kwargs.setdefault("clock", clock)
             super().__init__(*args, **kwargs)
 
     monkeypatch.setattr(_client, "SddcManagerClient", InstantClient)
