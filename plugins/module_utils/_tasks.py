@@ -19,8 +19,10 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _st
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import AmbiguousWriteError, SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import timestamp
 
-# Up to this many tasks are read one by one; beyond it one list call is cheaper.
+# Up to this many tasks are read one by one; beyond it one list read of a window of the newest is cheaper.
 LIST_THRESHOLD = 2
+# The newest tasks a list read asks for, per task wanted.
+WINDOW_PER_ID = 10
 
 # A write whose answer was lost, or answered 5xx by something that may have passed it on, is settled by reading
 # the task (``_confirm``): the first read CONFIRM_FIRST_PAUSE after it, each pause growing, for the settle time.
@@ -31,17 +33,35 @@ _sleep = time.sleep
 _wall_clock = time.time
 
 
+class TaskReader:
+    """Reads given tasks at a cost that follows their number, not SDDC Manager's history.
+
+    SDDC Manager keeps every credentials task it ever ran and lists them newest first, each with all its
+    sub-tasks, taking only ``limit``: a whole list read of a few years' history moves tens of thousands of tasks.
+    So a list read asks only for the newest ``WINDOW_PER_ID`` tasks per id, about what reading them one by one
+    costs; a task not in that window is read by id. When a window held fewer than half of the ids (the tasks are
+    older than the newest ones), later reads go by id only. Up to ``LIST_THRESHOLD`` ids are read by id.
+    """
+
+    def __init__(self, client):
+        self.client = client
+        self.windows = True
+
+    def read(self, ids):
+        """``{id: credentials task}`` for ``ids``."""
+        ids = list(ids)
+        listed = {}
+        if len(ids) > LIST_THRESHOLD and self.windows:
+            window = self.client.list_credentials_tasks(limit=len(ids) * WINDOW_PER_ID)
+            listed = dict((task.get("id"), task) for task in window if isinstance(task, dict))
+            self.windows = 2 * sum(1 for task_id in ids if task_id in listed) >= len(ids)
+        return dict((task_id, listed[task_id] if task_id in listed else get_task(self.client, task_id))
+                    for task_id in ids)
+
+
 def fetch_tasks(client, ids):
-    """``{id: credentials task}`` for ``ids`` with as few requests as it takes."""
-    ids = list(ids)
-    if len(ids) <= LIST_THRESHOLD:
-        return dict((task_id, get_task(client, task_id)) for task_id in ids)
-    listed = dict((task.get("id"), task) for task in client.list_credentials_tasks())
-    found = {}
-    for task_id in ids:
-        # A task missing from the list (an older one past the server's page) is read by itself.
-        found[task_id] = listed[task_id] if task_id in listed else get_task(client, task_id)
-    return found
+    """``{id: credentials task}`` for ``ids`` with as few requests as it takes (one read; see TaskReader)."""
+    return TaskReader(client).read(ids)
 
 
 def get_task(client, task_id):
@@ -350,7 +370,8 @@ def select_tasks(client, task_ids, discover=False, resource_types=None, resource
     task_ids = list(dict.fromkeys(task_ids))
     selected, by_id = {}, {}
     if discover or len(task_ids) > LIST_THRESHOLD:
-        listed = client.list_credentials_tasks()
+        # Discovery needs every task (a FAILED one may be old); named ones only a window of the newest.
+        listed = client.list_credentials_tasks(limit=None if discover else len(task_ids) * WINDOW_PER_ID)
         by_id = dict((task.get("id"), task) for task in listed)
         for task in listed if discover else []:
             if wanted(task, listed) and matches_resources(task, resource_types, resource_names):

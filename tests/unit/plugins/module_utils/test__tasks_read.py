@@ -34,13 +34,13 @@ def test_fetch_up_to_two_tasks_one_by_one(rsps, client, count):
     assert all(found[i]["id"] == i for i in ids)
 
 
-def test_fetch_more_than_two_tasks_with_one_list_call(rsps, client):
+def test_fetch_more_than_two_tasks_with_one_list_call_of_a_window_of_the_newest(rsps, client):
     ids = ["t-1", "t-2", "t-3", "t-4"]
     rsps.get(TASKS, json={"elements": [task(i) for i in reversed(ids)] + [task("other")]},
-             match=[matchers.query_param_matcher({})])
+             match=[matchers.query_param_matcher({"limit": "40"})])
     found = _tasks.fetch_tasks(client, ids)
     assert list(found) == ids
-    assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks")]
+    assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks?limit=40")]
 
 
 def test_fetch_reads_the_tasks_missing_from_the_list(rsps, client):
@@ -48,7 +48,21 @@ def test_fetch_reads_the_tasks_missing_from_the_list(rsps, client):
     rsps.get(TASKS + "/t-2", json=task("t-2", status="SUCCESSFUL"))
     found = _tasks.fetch_tasks(client, ["t-1", "t-2", "t-3"])
     assert found["t-2"]["status"] == "SUCCESSFUL"
-    assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks"), ("GET", "/v1/credentials/tasks/t-2")]
+    assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks?limit=30"), ("GET", "/v1/credentials/tasks/t-2")]
+
+
+def test_the_reader_reads_by_id_once_a_window_missed_most_of_the_tasks(rsps, client):
+    """Tasks older than the newest ones (a retry does not move a task up the list): one window read shows it, and
+    the later reads cost one request per task, never the whole history."""
+    ids = ["t-1", "t-2", "t-3"]
+    rsps.get(TASKS, json={"elements": [task("new-%d" % i) for i in range(30)], "pageMetadata": {
+        "totalElements": 20000}})
+    for task_id in ids:
+        rsps.get(TASKS + "/" + task_id, json=task(task_id))
+    reader = _tasks.TaskReader(client)
+    assert list(reader.read(ids)) == ids and list(reader.read(ids)) == ids
+    assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks?limit=30")] + [
+        ("GET", "/v1/credentials/tasks/" + i) for i in ids] * 2
 
 
 def test_fetch_duplicate_ids_on_the_one_by_one_path(rsps, client):

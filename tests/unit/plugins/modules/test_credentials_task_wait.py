@@ -59,7 +59,7 @@ def test_more_than_two_tasks_take_one_list_read_per_poll(run_module, rsps, clock
     rsps.get(TASKS, json={"elements": [task("a", "SUCCESSFUL"), task("b", "SUCCESSFUL"), task("c", "SUCCESSFUL")]})
     result, failed = run_module(credentials_task_wait, dict(CONN, task_ids=["c", "a", "b"], wait_sleep=3))
     assert not failed, result
-    assert urls(rsps) == ["/v1/credentials/tasks", "/v1/credentials/tasks"]
+    assert urls(rsps) == ["/v1/credentials/tasks?limit=30", "/v1/credentials/tasks?limit=30"]
     assert result["succeeded_ids"] == ["c", "a", "b"]  # in the order given
     assert [t["id"] for t in result["tasks"]] == ["c", "a", "b"]
     assert clock.sleeps == [3]
@@ -71,7 +71,7 @@ def test_the_poll_reads_only_the_pending_tasks(run_module, rsps, clock):
     rsps.get(TASKS + "/c", json=task("c", "SUCCESSFUL"))
     result, failed = run_module(credentials_task_wait, dict(CONN, task_ids=["a", "b", "c"]))
     assert not failed, result
-    assert urls(rsps) == ["/v1/credentials/tasks", "/v1/credentials/tasks/a", "/v1/credentials/tasks/c"]
+    assert urls(rsps) == ["/v1/credentials/tasks?limit=30", "/v1/credentials/tasks/a", "/v1/credentials/tasks/c"]
     assert result["polls"] == 2
 
 
