@@ -147,7 +147,7 @@ tasks:
       elements: dict
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _filters, _status, _tasks, _time
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks, _time
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule
 

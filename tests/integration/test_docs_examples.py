@@ -42,7 +42,6 @@ import shlex
 import subprocess
 import textwrap
 import uuid
-from pathlib import Path
 
 import pytest
 import requests

@@ -21,7 +21,7 @@ import yaml
 
 import scenarios
 from conftest import BIN, REPO
-from test_eda import rulebook_tool, running_task  # noqa: F401  (rulebook_tool is a fixture)
+from test_eda import rulebook_tool, running_task  # noqa: F401  pylint: disable=unused-import  (rulebook_tool is a fixture)
 
 GUIDE = REPO / "docs" / "docsite" / "rst" / "guide_eda.rst"
 GUARDRAILS = REPO / "extensions" / "eda" / "guardrails.yml"
