@@ -69,11 +69,20 @@ class SimProcess:
         self.port, self.ca_path = info["port"], info["ca_path"]
         self.ctl = SimControl(info["url"], info["ca_path"])
 
-    def load(self, count, run_seconds):
-        self.ctl.load({"seed": 5, "users": [USER], "latency": LATENCY, "tasks": [{"generate": {
-            "count": count, "type": "ROTATE", "status": "FAILED", "run_seconds": run_seconds,
-            "outcomes": ["SUCCESSFUL"]}}]})
-        return [t["id"] for t in self.ctl.tasks()]
+    def load(self, count, run_seconds, history=0):
+        """``count`` FAILED ROTATE tasks; with ``history``, that many finished tasks around them, half older and
+        half newer (SDDC Manager keeps every task it ever ran)."""
+        failed = {"generate": {"count": count, "type": "ROTATE", "status": "FAILED", "run_seconds": run_seconds,
+                               "outcomes": ["SUCCESSFUL"]}}
+        tasks = [failed]
+        if history:
+            old = {"generate": {"count": history // 2, "type": "ROTATE", "status": "SUCCESSFUL",
+                                "resource_type": "VCENTER"}}
+            new = {"generate": {"count": history - history // 2, "type": "ROTATE", "status": "SUCCESSFUL",
+                                "resource_type": "NSXT_MANAGER"}}
+            tasks = [old, failed, new]
+        self.ctl.load({"seed": 5, "users": [USER], "latency": LATENCY, "tasks": tasks})
+        return [t["id"] for t in self.ctl.tasks() if t.get("status") == "FAILED"]
 
     def stop(self):
         self.proc.terminate()
@@ -173,8 +182,8 @@ def detection(sim, ids):
     return delays, [tasks[i]["status"] for i in ids]
 
 
-def measure(flow, sims, count_per_sim, run_seconds, workdir, quick, forks=None):
-    ids_by_sim = [sim.load(count_per_sim, run_seconds) for sim in sims]
+def measure(flow, sims, count_per_sim, run_seconds, workdir, quick, forks=None, history=0):
+    ids_by_sim = [sim.load(count_per_sim, run_seconds, history) for sim in sims]
     workdir = Path(tempfile.mkdtemp(prefix="%s-" % flow, dir=workdir))
     inventory = workdir / "inventory.ini"
     if flow == "baseline":
@@ -219,7 +228,8 @@ def measure(flow, sims, count_per_sim, run_seconds, workdir, quick, forks=None):
             by_route[route] = by_route.get(route, 0) + n
     peaks = sampler.peaks()
     return {
-        "flow": flow, "tasks": count_per_sim * len(sims), "managers": len(sims), "rc": rc,
+        "flow": flow if not history else "%s, history %d" % (flow, history), "history": history,
+        "tasks": count_per_sim * len(sims), "managers": len(sims), "rc": rc,
         "all_successful": rc == 0 and all(s == "SUCCESSFUL" for s in statuses),
         "wall_s": round(wall, 1), "overhead_s": round(wall - run_seconds, 1),
         "detection_max_s": round(max(delays), 2) if delays else None,
@@ -270,6 +280,9 @@ def main():
     parser.add_argument("--scale", action="store_true", help="1,000 tasks over 10 simulators with forks 10")
     parser.add_argument("--sizes", default=None, help="comma-separated N values (default 1,10,50)")
     parser.add_argument("--run-seconds", type=float, default=None, help="server time of each task (default 20)")
+    parser.add_argument("--history", type=int, default=0,
+                        help="also run the role with this many finished tasks around the failed ones (e.g. 20000) "
+                             "and compare it with the run without history")
     parser.add_argument("--out", default=str(REPO / "tests" / "output" / "benchmarks"))
     args = parser.parse_args()
     sizes = [int(n) for n in (args.sizes or ("1,3" if args.quick else "1,10,50")).split(",")]
@@ -281,7 +294,17 @@ def main():
     sims = [SimProcess(workdir, 0)]
     failed = False
     try:
-        if args.scale:
+        if args.history:
+            for n in sizes:
+                plain = measure("ours", sims, n, run_seconds, workdir, args.quick)
+                long = measure("ours", sims, n, run_seconds, workdir, args.quick, history=args.history)
+                results["rows"] += [plain, long]
+                print(table([plain, long]), flush=True)
+                print("N=%d history %d vs 0: wall %s, CPU %s, peak RSS %s, requests %s (targets: wall <= 1.10, "
+                      "CPU <= 1.30)" % (n, args.history, ratio(long, plain, "wall_s"), ratio(long, plain, "cpu_s"),
+                                        ratio(long, plain, "peak_rss_total_mb"), ratio(long, plain, "requests")))
+                failed = failed or not (plain["all_successful"] and long["all_successful"])
+        elif args.scale:
             sims += [SimProcess(workdir, i) for i in range(1, 10)]
             row = measure("ours", sims, 100, run_seconds, workdir, args.quick, forks=10)
             results["rows"].append(row)
