@@ -40,6 +40,7 @@ ROLE_WORDS = [
      r"Task \1 is \2 task: give operation_type and elements in retry_credentials_tasks_specs['\1']"),
     (re.compile(r"Task (\S+) is an UPDATE_AUTO_ROTATE_POLICY task: give auto_rotate_policy"),
      r"Task \1 is an UPDATE_AUTO_ROTATE_POLICY task: give auto_rotate_policy in retry_credentials_tasks_specs['\1']"),
+    (re.compile(r"give tasks an entry for task (\S+) with"), r"set retry_credentials_tasks_specs['\1'] with"),
     (re.compile(r"give it an entry in tasks to retry it"),
      "give it an entry in retry_credentials_tasks_specs to retry it"),
     (re.compile(r"tasks\[\d+\] \(task (\S+)\): "), r"retry_credentials_tasks_specs['\1']: "),
@@ -85,15 +86,18 @@ def retry_summary(retry, wait=None, stopped_because=None, words="module"):
     tasks = []
     for entry in retry.get("results") or []:
         task_id = entry.get("task_id")
-        final = waited.get(task_id, {})
-        found = _final_verdict(task_id, final, entry, pending)
+        # An INCONSISTENT task is judged by the REMEDIATE task started for it.
+        followed_id = entry.get("remediation_task_id") or task_id
+        final = waited.get(followed_id, {})
+        found = _final_verdict(followed_id, final, entry, pending)
         state, reason = found.state, found.reason
-        if entry.get("action") in ("error", "would_retry"):
+        if entry.get("action") in ("error", "would_retry", "would_remediate") or (
+                entry.get("action") == "remediated" and not entry.get("remediation_task_id")):
             state, reason = None, None  # not retried: nothing ended that this run could judge
         status = final.get("normalized_status") or entry.get("status")
         started = timestamp(entry.get("retried_at"))
-        ended = timestamp(ended_at.get(task_id)) if task_id not in pending else None
-        errors = [e for e in report if e.get("task_id") == task_id] or (
+        ended = timestamp(ended_at.get(followed_id)) if followed_id not in pending else None
+        errors = [e for e in report if e.get("task_id") == followed_id] or (
             final.get("failed_subtasks") or [] if state in (_verdict.ATTENTION, _verdict.UNKNOWN) else [])
         tasks.append({
             "task_id": task_id,
@@ -106,19 +110,23 @@ def retry_summary(retry, wait=None, stopped_because=None, words="module"):
             "verdict_reason": reason,
             # How it ended, in the words of every module: "failed again" after a retry of this run.
             "ended": found.end_words(entry.get("action") == "retried", short=True) if found.ended and state else None,
+            "remediated_by": entry.get("remediation_task_id"),
             "retried_at": entry.get("retried_at"),
-            "completed_at": final.get("completion_timestamp") if task_id not in pending else None,
-            "ended_seen_at": ended_at.get(task_id) if task_id not in pending else None,
+            "completed_at": final.get("completion_timestamp") if followed_id not in pending else None,
+            "ended_seen_at": ended_at.get(followed_id) if followed_id not in pending else None,
             # Both ends by the controller's clock; SDDC Manager's clock may be set differently.
             "duration_seconds": round(max(0.0, ended - started), 1) if started and ended else None,
             "failed_subtasks": errors,
-            "msg": entry.get("msg"),
+            "msg": _remediation_words(entry, found, state) or entry.get("msg"),
         })
-    followed = [t for t in tasks if t["action"] in ("retried", "watched")]
+    followed = [t for t in tasks if t["action"] in ("retried", "watched", "remediated")]
     summary = {
         "retried": [t["task_id"] for t in tasks if t["action"] == "retried"],
         "watched": [t["task_id"] for t in tasks if t["action"] == "watched"],
         "would_retry": [t["task_id"] for t in tasks if t["action"] == "would_retry"],
+        "remediated": [dict((k, t[k]) for k in ("task_id", "remediated_by", "verdict", "msg")) for t in tasks
+                       if t["action"] == "remediated"],
+        "would_remediate": [t["task_id"] for t in tasks if t["action"] == "would_remediate"],
         "skipped": [dict((k, t[k]) for k in ("task_id", "status_before", "msg")) for t in tasks
                     if t["action"] == "skipped"],
         "errors": retry.get("errors") or [],
@@ -138,6 +146,19 @@ def retry_summary(retry, wait=None, stopped_because=None, words="module"):
     return redact(summary)
 
 
+def _remediation_words(entry, found, state):
+    """How the remediation of an INCONSISTENT task went, for its line in the report."""
+    if entry.get("action") != "remediated" or not entry.get("remediation_task_id"):
+        return None
+    new_id = entry["remediation_task_id"]
+    if state == _verdict.SUCCEEDED:
+        return "Task %s was INCONSISTENT; remediated by task %s." % (entry.get("task_id"), new_id)
+    if state == _verdict.RUNNING:
+        return "Task %s is INCONSISTENT; its remediation, task %s, is %s." % (entry.get("task_id"), new_id, found.status)
+    return "Task %s is INCONSISTENT; its remediation, task %s, %s." % (entry.get("task_id"), new_id, found.end_words(
+        short=True))
+
+
 def _problems(summary):
     """One readable line per task that needs a person: did not succeed, still running, or not retryable."""
     lines = []
@@ -145,6 +166,10 @@ def _problems(summary):
         where = ", ".join(r.get("resource_name") or "?" for r in task["resources"])
         first = "Task %s (%s %s) %s" % (task["task_id"], task["type"] or "task", where or "no resource",
                                         task["ended"] or "ended %s" % task["status_after"])
+        if task.get("remediated_by"):
+            first = "Task %s (%s %s) is INCONSISTENT and its remediation, task %s, %s" % (
+                task["task_id"], task["type"] or "task", where or "no resource", task["remediated_by"],
+                task["ended"] or "ended %s" % task["status_after"])
         details = _verdict.describe_failures(task["failed_subtasks"], with_task=False)
         lines.append("%s: %s" % (first, " | ".join(details)) if details else first + ".")
     for task_id in summary["still_running"]:
@@ -215,6 +240,9 @@ def retry_report_markdown(summary, title="SDDC Manager credentials task retry"):
             _cell(task.get("task_id")), _cell(resources), _cell(task.get("type")), _cell(task.get("status_before")),
             _cell(task.get("status_after")), _cell(verdict), "%.0f s" % duration if duration is not None else "-",
             _cell(error), _remediation_cell(first) if first else "-"))
+    if summary.get("remediated"):
+        lines += ["", "## INCONSISTENT tasks remediated", ""] + ["- %s" % _cell(item.get("msg"))
+                                                                for item in summary["remediated"]]
     if summary.get("needs_input"):
         lines += ["", "## Needs input (not retried)", ""] + ["- %s" % _cell(item.get("msg"))
                                                              for item in summary["needs_input"]]

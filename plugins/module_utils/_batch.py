@@ -14,7 +14,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks, _verdict, _waiter
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _operations, _status, _tasks, _verdict, _waiter
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 
 # Errors that make SDDC Manager unusable for every task, not just one: the run stops and says what it did.
@@ -53,6 +53,7 @@ class RetryRun:
         self.needs_input = []  # discovered tasks whose retry needs what only a person can give
         self.retried_ids = []
         self.watched_ids = []
+        self.remediated_ids = []  # the REMEDIATE tasks started for INCONSISTENT ones (not in check mode)
         self.known = {}  # tasks read before and not written to since: their read counts for the wait
         self.baselines = {}
         self.fatal = None
@@ -60,12 +61,13 @@ class RetryRun:
     @property
     def followed(self):
         """The tasks a wait follows: those retried (not in check mode) and those already running."""
-        return ([] if self.check_mode else self.retried_ids) + self.watched_ids
+        return ([] if self.check_mode else self.retried_ids) + self.watched_ids + self.remediated_ids
 
     def add(self, task_id, task, outcome, exc, named=True):
         if exc is not None and exc.kind == "needs_input" and not named:
             # Found by discovery, not asked for: the others go on, and the report says what this one needs.
-            msg = "%s It was found by discover and left as it is: give it an entry in tasks to retry it." % exc.message
+            msg = "%s It was found by discover and left as it is%s" % (exc.message, "." if "entry for task" in exc.message
+                                                                       else ": give it an entry in tasks to retry it.")
             self.needs_input.append({"task_id": task_id, "type": task.get("type"), "msg": msg})
             self.results.append(entry(task, task, "needs_input", msg))
             return
@@ -74,6 +76,9 @@ class RetryRun:
                 self.fatal = self.fatal or exc
             self.errors.append({"task_id": task_id, "msg": exc.message})
             self.results.append(entry(task, task, "error", exc.message))
+            return
+        if "remediated_by" in outcome:
+            self._add_remediation(task, outcome)
             return
         found = _verdict.verdict(outcome["task"])
         action = "skipped"
@@ -94,20 +99,35 @@ class RetryRun:
             self.baselines[outcome["task_id"]] = outcome["baseline"]
         self.results.append(line)
 
+    def _add_remediation(self, task, outcome):
+        """An INCONSISTENT task and the REMEDIATE operation started for it (``_operations.remediate``)."""
+        new_id = outcome["remediated_by"]
+        if new_id and not self.check_mode:
+            self.remediated_ids.append(new_id)
+        line = entry(task, task if self.check_mode else outcome["task"],
+                     "would_remediate" if self.check_mode else "remediated", outcome["msg"])
+        line["remediation_task_id"] = new_id
+        self.results.append(line)
+
     def update_statuses(self, tasks):
         """Each line's status from the wait's last read."""
         for line in self.results:
-            if line["task_id"] in tasks:
-                line["status"] = _status.normalize(tasks[line["task_id"]].get("status"))
+            followed = line.get("remediation_task_id") or line["task_id"]
+            if followed in tasks:
+                line["status"] = _status.normalize(tasks[followed].get("status"))
 
     def summary(self):
         """The result keys every path returns, before any wait."""
-        out = dict(changed=bool(self.retried_ids), retried_ids=[] if self.check_mode else list(self.retried_ids),
+        remediating = [r["task_id"] for r in self.results if r["action"] in ("remediated", "would_remediate")]
+        out = dict(changed=bool(self.retried_ids or remediating),
+                   retried_ids=[] if self.check_mode else list(self.retried_ids),
+                   remediated_ids=list(self.remediated_ids),
                    watched_ids=list(self.watched_ids), errors=list(self.errors), needs_input=list(self.needs_input),
                    results=self.results,
                    skipped_ids=[r["task_id"] for r in self.results if r["action"] == "skipped"])
         if self.check_mode:
             out["would_retry_ids"] = list(self.retried_ids)
+            out["would_remediate_ids"] = remediating
         return out
 
 
@@ -119,6 +139,10 @@ def retry_many(client, selected, requests_by_id, check_mode=False, concurrency=1
         task_id, task = item
         named = task_id in requests_by_id
         try:
+            if _verdict.verdict(task).inconsistent:
+                # A retry cannot repair it: a REMEDIATE operation can, with the passwords really set.
+                return task_id, task, _operations.for_inconsistent(client, task, requests_by_id.get(task_id, {}),
+                                                                   check_mode), None, named
             return task_id, task, _tasks.retry(client, task_id, requests_by_id.get(task_id, {}), check_mode,
                                                task=task), None, named
         except SddcManagerError as exc:

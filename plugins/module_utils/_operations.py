@@ -320,3 +320,27 @@ def remediate(client, task, options, check_mode=False):
     result.update(task=started["task"], task_id=started["task_id"] or task_id, remediated_by=started["task_id"],
                   msg=started["msg"])
     return result
+
+
+def for_inconsistent(client, task, options, check_mode=False):
+    """What the bulk retry does with an INCONSISTENT task: remediate it with a REMEDIATE spec, say it no longer
+    decides when a newer task on its resources does, else raise (``needs_input``) saying what to give."""
+    task_id = task.get("id")
+    if options.get("operation_type") == "REMEDIATE" and options.get("elements"):
+        return remediate(client, task, options, check_mode)
+    newer = _tasks.resolved_by(task, client.list_credentials_tasks())
+    if newer is not None:
+        return {"changed": False, "retried": False, "task": task, "before": task, "task_id": task_id,
+                "baseline": None,
+                "msg": "Task %s is INCONSISTENT, but task %s, newer, on the same resources is %s: its resources are "
+                       "judged by that task now; nothing was sent." % (task_id, newer.get("id"),
+                                                                        _verdict.verdict(newer).status)}
+    given = options.get("operation_type")
+    raise SddcManagerError(
+        "Task %s is INCONSISTENT: SDDC Manager no longer knows which password its resources have, and a retry cannot "
+        "repair it%s; nothing was sent for it. Check the accounts on %s, then give tasks an entry for task %s with "
+        "operation_type REMEDIATE and elements with the password really set on the account (or run "
+        "vcf.sddc_manager.credentials with operation_type REMEDIATE)." % (
+            task_id, " (operation_type %s cannot either)" % given if given else "",
+            ", ".join(r["resource_name"] or "?" for r in _tasks.resources_of(task)) or "its resources", task_id),
+        kind="needs_input")

@@ -18,6 +18,10 @@ description:
     ROTATE requests are rebuilt from the task, UPDATE and REMEDIATE need the new passwords. Tasks that are already
     running are not retried but watched - with O(wait=true) they are waited for and reported like the retried
     ones - and tasks that already succeeded are skipped.
+  - An INCONSISTENT task cannot be retried. With an entry in O(tasks) with O(tasks[].operation_type=REMEDIATE)
+    a REMEDIATE operation is started on its resources and followed like a retry (RV(remediated_ids)); without one
+    nothing is sent for it - a named one is an error, a discovered one is listed in RV(needs_input). Once a newer
+    task on its resources exists, an INCONSISTENT task no longer decides and discovery leaves it out.
   - Only V(SUCCESSFUL) (or V(COMPLETED_WITH_WARNING)) counts as success; any other end fails the module unless
     O(fail_on_failure=false).
   - Use this module for more than a few tasks, or when speed matters - one module run and one status read for
@@ -44,7 +48,11 @@ options:
         type: str
         required: true
       operation_type:
-        description: Operation of the retry request; it must be the task's own.
+        description:
+          - Operation of the retry request; it must be the task's own.
+          - For an INCONSISTENT task, which SDDC Manager does not retry, V(REMEDIATE) with O(tasks[].elements) holding
+            the password really set on the account starts a new REMEDIATE operation on the task's resources, as
+            M(vcf.sddc_manager.credentials) does.
         type: str
         choices: [UPDATE, ROTATE, REMEDIATE, UPDATE_AUTO_ROTATE_POLICY]
       elements:
@@ -104,7 +112,7 @@ options:
     description:
       - Also retry every FAILED credentials task SDDC Manager lists, and watch every running one, narrowed by
         O(resource_types) and O(resource_names). Discovered UPDATE and REMEDIATE tasks need an entry in O(tasks)
-        with passwords.
+        with passwords, and discovered INCONSISTENT ones an entry with O(tasks[].operation_type=REMEDIATE).
     type: bool
     default: false
   resource_types:
@@ -196,6 +204,18 @@ retried_ids:
   returned: always
   type: list
   elements: str
+remediated_ids:
+  description:
+    - Ids of the REMEDIATE tasks started in this run for INCONSISTENT tasks (each line of RV(results) with action
+      V(remediated) names its C(remediation_task_id)). With O(wait=true) they are waited for like the retried ones.
+  returned: always
+  type: list
+  elements: str
+would_remediate_ids:
+  description: In check mode, ids of the INCONSISTENT tasks a REMEDIATE operation would be started for.
+  returned: in check mode
+  type: list
+  elements: str
 watched_ids:
   description:
     - Ids of the tasks that were already running (retried earlier, or by someone else). They are not retried; with
@@ -231,7 +251,8 @@ needs_input:
   elements: dict
 results:
   description: One entry per task - C(task_id), C(type), C(action) (V(retried), V(would_retry), V(watched),
-    V(skipped), V(needs_input) or V(error)), C(status_before), C(status), C(resources), C(msg), and for retried tasks (and for tasks
+    V(skipped), V(remediated), V(would_remediate), V(needs_input) or V(error)), C(remediation_task_id) for
+    V(remediated), C(status_before), C(status), C(resources), C(msg), and for retried tasks (and for tasks
     another client retried just before this run) C(retried_at) (UTC) and C(state_before), the task as read before
     that retry (snake_case, without passwords), which
     M(vcf.sddc_manager.credentials_task_wait) takes in O(vcf.sddc_manager.credentials_task_wait#module:after_retry).
@@ -371,6 +392,10 @@ def _summary(out):
     text = "%d retried, %d already running, %d skipped, %d could not be retried, %d need input." % (
         len(out.get("would_retry_ids", out["retried_ids"])), len(out["watched_ids"]), len(out["skipped_ids"]),
         len(out["errors"]), len(out["needs_input"]))
+    remediated = out.get("would_remediate_ids", out["remediated_ids"])
+    if remediated:
+        text = text[:-1] + ", %d INCONSISTENT %s." % (len(remediated), "would be remediated" if "would_remediate_ids"
+                                                       in out else "remediated")
     if out["succeeded_ids"] or out["failed_ids"] or out["unknown_ids"] or out["pending_ids"]:
         text += " After waiting %.0f s: %d succeeded, %d did not succeed, %d still running." % (
             out["elapsed"], len(out["succeeded_ids"]), len(out["failed_ids"]) + len(out["unknown_ids"]),

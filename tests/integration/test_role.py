@@ -79,8 +79,10 @@ def test_check_mode_only_reads_and_names_what_would_be_retried(ansible, target, 
     result = run.result("Summarise the outcome")["ansible_facts"]["retry_credentials_tasks_result"]
     # UPDATE and REMEDIATE tasks were discovered too, but without passwords they cannot be retried.
     assert sorted(result["would_retry"]) == ["rotate-failed", "rotate-fails-again"]
-    # Found by discovery, they need new passwords: listed with what to give, not errors (issue 21 item 4).
-    assert sorted(e["task_id"] for e in result["needs_input"]) == ["remediate-failed", "update-failed"]
+    # Found by discovery, they need new passwords: listed with what to give, not errors (issue 21 item 4); so does
+    # the INCONSISTENT task, which needs a REMEDIATE entry in retry_credentials_tasks_specs (issue 20).
+    assert sorted(e["task_id"] for e in result["needs_input"]) == ["inconsistent", "remediate-failed",
+                                                                    "update-failed"]
     assert result["errors"] == []
     counters = target.counters()
     assert counters["by_method"].get("PATCH", 0) == 0 and counters["by_method"].get("DELETE", 0) == 1  # revoke only

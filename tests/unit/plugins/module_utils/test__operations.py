@@ -1,0 +1,111 @@
+"""_operations and the pieces of the bulk retry and the report that judge INCONSISTENT tasks: a resource is judged
+by its newest task, an INCONSISTENT task needs a REMEDIATE operation, and the report says which task resolved it."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import sub_task, task
+
+from ansible_collections.vcf.sddc_manager.plugins.filter.retry_report import role_words, retry_summary
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _operations, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
+
+
+def on(task_id, status, created, *hosts, operation="ROTATE"):
+    return task(task_id, status, operation=operation, created=created,
+                sub_tasks=[sub_task(host, status) for host in hosts or ("esxi-1",)])
+
+
+LOST = on("lost", "INCONSISTENT", "2026-11-20T10:00:00.000Z", "esxi-1", "esxi-2")
+
+
+@pytest.mark.parametrize("others, resolved", [
+    ([], None),
+    ([on("cancel", "USER_CANCELLED", "2026-11-21T10:00:00.000Z", "esxi-1", "esxi-2")], None),
+    ([on("one", "SUCCESSFUL", "2026-11-21T10:00:00.000Z", "esxi-1")], None),  # esxi-2 is still judged by it
+    ([on("older", "SUCCESSFUL", "2026-11-19T10:00:00.000Z", "esxi-1", "esxi-2")], None),
+    ([on("fix-1", "SUCCESSFUL", "2026-11-21T10:00:00.000Z", "esxi-1"),
+      on("fix-2", "FAILED", "2026-11-22T10:00:00.000Z", "esxi-2", operation="REMEDIATE")], "fix-2"),
+])
+def test_an_inconsistent_task_is_resolved_only_by_newer_tasks_on_all_its_resources(others, resolved):
+    found = _tasks.resolved_by(LOST, [LOST] + others)
+    assert (found or {}).get("id") == resolved
+    assert _tasks.to_retry(LOST, [LOST] + others) is (resolved is None)
+
+
+@pytest.mark.parametrize("tasks, operation, expected", [
+    ([on("f", "FAILED", "2026-11-01T10:00:00.000Z")], "REMEDIATE", ("f", "locked")),
+    ([on("r", "PENDING", "2026-11-01T10:00:00.000Z")], "ROTATE", ("r", "locked")),
+    ([on("i", "INCONSISTENT", "2026-11-01T10:00:00.000Z")], "ROTATE", ("i", "inconsistent")),
+    ([on("i", "INCONSISTENT", "2026-11-01T10:00:00.000Z")], "REMEDIATE", None),
+    ([on("c", "USER_CANCELLED", "2026-11-02T10:00:00.000Z"), on("i", "INCONSISTENT", "2026-11-01T10:00:00.000Z")],
+     "UPDATE", ("i", "inconsistent")),
+    ([on("i", "INCONSISTENT", "2026-11-01T10:00:00.000Z"), on("s", "SUCCESSFUL", "2026-11-02T10:00:00.000Z")],
+     "UPDATE", None),
+    ([on("x", "FAILED", "2026-11-01T10:00:00.000Z", "esxi-9")], "ROTATE", None),
+    ([on("t", "TIMED_OUT", "2026-11-01T10:00:00.000Z")], "ROTATE", None),
+])
+def test_a_resource_is_judged_by_its_tasks(tasks, operation, expected):
+    found = _operations.blocker(tasks, "ESXI-1", "ESXI", operation)
+    assert (found[0]["id"], found[1]) == expected if expected else found is None
+
+
+def test_held_passwords_are_compared_in_memory():
+    accounts = [{"username": "root", "credentialType": "SSH", "password": "held",
+                 "resource": {"resourceName": "esxi-1", "resourceType": "ESXI", "resourceId": "r1"}}]
+    given = [{"resource_name": "ESXI-1", "resource_type": "esxi", "credentials": [
+        {"username": "root", "credential_type": "SSH", "password": "held"}]}]
+    assert _operations.already_held(accounts, given) is True
+    given[0]["credentials"][0]["password"] = "other"
+    assert _operations.already_held(accounts, given) is False
+    assert _operations.already_held([], given) is False
+
+
+class _Client:
+    def __init__(self, listed):
+        self.listed = listed
+
+    def list_credentials_tasks(self):
+        return self.listed
+
+
+def test_an_inconsistent_task_without_a_remediate_spec_needs_input_in_the_words_of_each_caller():
+    with pytest.raises(SddcManagerError) as info:
+        _operations.for_inconsistent(_Client([LOST]), LOST, {})
+    assert info.value.kind == "needs_input"
+    assert "give tasks an entry for task lost with operation_type REMEDIATE" in info.value.message
+    assert "set retry_credentials_tasks_specs['lost'] with operation_type REMEDIATE" in role_words(info.value.message)
+
+
+def test_a_remediation_names_only_the_tasks_resources():
+    spec = {"operation_type": "REMEDIATE", "elements": [{"resource_name": "esxi-7", "resource_type": "ESXI",
+                                                         "credentials": [{"username": "root", "password": "p"}]}]}
+    with pytest.raises(SddcManagerError, match="its remediation names esxi-7: give the resources of the task"):
+        _operations.for_inconsistent(_Client([LOST]), LOST, spec)
+
+
+def _remediated(status):
+    retry = {"results": [{"task_id": "lost", "type": "ROTATE", "action": "remediated", "status_before": "INCONSISTENT",
+                          "status": "IN_PROGRESS", "resources": [{"resource_name": "esxi-1"}],
+                          "remediation_task_id": "new", "msg": "started"}]}
+    wait = {"tasks": [{"id": "new", "normalized_status": status, "failed_subtasks": []}],
+            "failed_subtasks": [] if status == "SUCCESSFUL" else [
+                {"task_id": "new", "resource_name": "esxi-1", "message": "Wrong password.",
+                 "error_code": "PASSWORD_REMEDIATE_PASSWORD_MISMATCH"}]}
+    return retry_summary(retry, wait, words="role")
+
+
+def test_the_report_says_which_task_remediated_an_inconsistent_one():
+    summary = _remediated("SUCCESSFUL")
+    assert summary["remediated"] == [{"task_id": "lost", "remediated_by": "new", "verdict": "succeeded",
+                                      "msg": "Task lost was INCONSISTENT; remediated by task new."}]
+    assert summary["succeeded"] == ["lost"] and summary["problems"] == []
+
+
+def test_the_report_gives_a_failed_remediation_with_sddc_managers_reason():
+    summary = _remediated("FAILED")
+    assert summary["remediated"][0]["msg"] == "Task lost is INCONSISTENT; its remediation, task new, ended FAILED."
+    [line] = summary["problems"]
+    assert line.startswith("Task lost (ROTATE esxi-1) is INCONSISTENT and its remediation, task new, ended FAILED")
+    assert "Wrong password. [PASSWORD_REMEDIATE_PASSWORD_MISMATCH]" in line
