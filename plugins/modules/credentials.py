@@ -116,10 +116,8 @@ EXAMPLES = r"""
             username: root
             password: "{{ vault_vcenter01_root_password }}"
 
-# Ad hoc, connection from SDDC_MANAGER_* environment variables, preview only:
-#   ansible localhost -m vcf.sddc_manager.credentials --check --diff \
-#     -a '{"operation_type": "ROTATE", "elements": [{"resource_name": "esxi-01.example.com", "resource_type": "ESXI",
-#          "credentials": [{"credential_type": "SSH", "username": "root"}]}]}'
+# Preview: run the play with --check --diff; it says which operation would start on which accounts and sends
+# nothing.
 """
 
 RETURN = r"""

@@ -136,6 +136,7 @@ def test_bad_input(runs, case):
         assert counters["total"] == 0, "a validation case reached the server: %s" % counters["by_route"]
     else:
         assert counters["patches_accepted"] == 0 and counters["deletes_accepted"] == 0, counters
+        assert counters["operations_accepted"] == 0, counters
 
 
 @pytest.mark.parametrize("stage", ["validation", "server"])

@@ -184,6 +184,7 @@ R3 = "2d0f3c4e-4b7a-4f0e-9a51-0f3b1c2d4e5f"   # ROTATE (guide "Retrying")
 U1 = "7a1e9b0c-1111-4c2d-9e3f-4a5b6c7d8e9f"   # UPDATE of root on vcenter-01.example.com (role README, bulk retry)
 U2 = "7a1e9b0c-1d2e-4f3a-8b5c-6d7e8f9a0b1c"   # UPDATE of root and administrator@vsphere.local (guide "Retrying")
 POLICY = "5f4e3d2c-2222-4b1a-8c9d-0e1f2a3b4c5d"   # UPDATE_AUTO_ROTATE_POLICY on an ESXi host
+INCONSISTENT = "6c5b4a39-3333-4c2b-9d8e-1f2a3b4c5d6e"   # INCONSISTENT ROTATE on esxi-03 (scenario "operations")
 ROTATIONS = [R1, R2, R3]
 ELIDED_IDS = {"2d0f3c4e-...": R1, "7a1e9b0c-...": U1}
 
@@ -237,7 +238,18 @@ SCENARIOS = {
     # "docs" and a FAILED auto-rotate policy update on an ESXi host (its retry needs auto_rotate_policy).
     "policy": lambda: _rotations() + _updates() + [_task(POLICY, "UPDATE_AUTO_ROTATE_POLICY",
                                                          _resource("esxi-05.example.com", "ESXI"))],
+    # The credentials module's EXAMPLES and the guide's remediation: esxi-03 INCONSISTENT (its real root password is
+    # READER_VARS' vault_esxi03_root_password), esxi-01, esxi-02 and vcenter-01 free of locks.
+    "operations": lambda: [_task(INCONSISTENT, "ROTATE", _resource("esxi-03.example.com", "ESXI"),
+                                 status="INCONSISTENT")],
 }
+
+# The accounts of the scenario "operations" (the scenario's resources key).
+OPERATIONS_RESOURCES = [
+    _resource("esxi-01.example.com", "ESXI"), _resource("esxi-02.example.com", "ESXI"),
+    {"name": "esxi-03.example.com", "type": "ESXI", "credentials": [dict(
+        _credential("root", label="docs-esxi03-held"), real_password=scenarios.planted("docs-esxi03-real"))]},
+    _resource("vcenter-01.example.com", "VCENTER")]
 
 # --- the variables the docs leave to the reader ---------------------------------------------------------------------
 
@@ -262,6 +274,8 @@ READER_VARS = {
     "vault_vcenter_root_password": scenarios.planted("docs-vcenter-root-new"),
     "vault_vcenter_sso_password": scenarios.planted("docs-vcenter-sso-new"),
     "vault_esxi01_root_password": scenarios.planted("docs-esxi01-root-new"),
+    "vault_esxi03_root_password": scenarios.planted("docs-esxi03-real"),   # really set on esxi-03 ("operations")
+    "vault_vcenter01_root_password": scenarios.planted("docs-vcenter01-root-new"),
     "sddc_login": _login,                       # what the token module's "Log in once" registers
     "failed_ids": [R1, R2],                     # guide "Waiting": ids found earlier
     "retried_ids": [R1, U1],                    # running in the scenario "running"
@@ -345,6 +359,18 @@ def lists_failed_tasks(ctx):
     assert all(i in ctx.run.stdout for i in ROTATIONS + [U1, U2]), ctx.run.stdout
 
 
+def operations_started(count, consistent=()):
+    """``count`` password operations started (PATCH /v1/credentials), and each resource of ``consistent`` repaired."""
+    def check(ctx):
+        counters = ctx.target.counters()
+        assert counters["by_route"].get("PATCH /v1/credentials", 0) == count, counters
+        assert counters["operations_accepted"] == count, counters
+        for name in consistent:
+            assert next(a for a in ctx.target.ctl.accounts() if a["resource_name"] == name)["consistent"], name
+    check.__doc__ = "starts %d operation(s)" % count
+    return check
+
+
 def all_of(*checks):
     def check(ctx):
         for one in checks:
@@ -405,6 +431,14 @@ RUN = {
     "module_credentials_task_bulk_retry:yaml1": dict(has="Retry two ROTATE tasks and one UPDATE task",
                                                      check=retried(*ROTATIONS + [U1])),
     "module_credentials_task_cancel:yaml1": dict(has="Cancel a failed credentials task", check=cancelled),
+    # Rotates esxi-01 and esxi-02, remediates esxi-03, updates vcenter-01: three operations.
+    "module_credentials:yaml1": dict(has="Repair an INCONSISTENT account", scenario="operations",
+                                     check=operations_started(3, consistent=["esxi-03.example.com"]),
+                                     check_mode=all_of(nothing_sent, operations_started(0))),
+    "guide_retrying_tasks:yaml5": dict(has="Tell SDDC Manager the root password really set on esxi-03",
+                                       scenario="operations",
+                                       check=operations_started(1, consistent=["esxi-03.example.com"]),
+                                       check_mode=operations_started(0)),
     "module_credentials_task_info:yaml1": dict(has="Find every failed credentials task", check=nothing_sent),
     "module_credentials_task_retry:yaml1": dict(has="Retry a failed UPDATE task", scenario="update_on_esxi",
                                                 check=retried(R1, U1)),
@@ -427,6 +461,8 @@ RUN = {
     "module_credentials_task_bulk_retry:cmd1": dict(has="discover=true --check", scenario="rotations",
                                                     check=nothing_sent),
     "module_credentials_task_cancel:cmd1": dict(has="--check --diff", check=all_of(nothing_sent, still_failed(R1))),
+    "module_credentials_task_cancel:cmd2": dict(has="discover=true resource_types=ESXI' --check",
+                                                check=all_of(nothing_sent, still_failed(R1))),
     "module_credentials_task_info:cmd1": dict(has="-a 'status=FAILED'", check=lists_failed_tasks),
     "module_credentials_task_retry:cmd1": dict(has="--check --diff", check=nothing_sent),
     "module_credentials_task_wait:cmd1": dict(has="wait_timeout=600", scenario="running", check=nothing_sent),
@@ -612,7 +648,8 @@ def test_docs_example(ident, mode, ansible, target, tmp_path):
     scenario = settings.get("scenario", "docs")
     if mode == "needs_input":
         scenario = NEEDS_INPUT[ident]["scenario"]
-    target.load(scenarios.base(tasks=SCENARIOS[scenario]()))
+    target.load(scenarios.base(tasks=SCENARIOS[scenario](),
+                               **({"resources": OPERATIONS_RESOURCES} if scenario == "operations" else {})))
     run = run_example(example, settings, ansible, target, tmp_path, check_mode=(mode == "check"))
     assert run.rc == 0, "%s (%s), scenario %s%s:\n%s\n%s" % (
         ident, example.where, scenario, " in check mode" if mode == "check" else "", example.text, run)
