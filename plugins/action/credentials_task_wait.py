@@ -20,6 +20,7 @@ from ansible.utils.display import Display
 from ansible.utils.vars import merge_hash
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _waiter
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._errors import SddcManagerError
 
 display = Display()
 # Keys of a wait result that together say where every task stood when it was last read.
@@ -50,12 +51,28 @@ def progress_line(host, result, elapsed):
         host, len(result.get("pending_ids") or []), len(result.get("succeeded_ids") or []), attention, int(elapsed))
 
 
+class _Unreachable(SddcManagerError):
+    """A module run that could not reach SDDC Manager, which answered before: "not known yet" for the loop."""
+
+    def __init__(self, answer):
+        super(_Unreachable, self).__init__(answer.get("msg") or "SDDC Manager could not be reached.", kind="connection")
+        self.unreachable = True
+        self.answer = answer
+
+
 def is_outcome(result):
     """A module result that holds the state of the tasks: a finished wait, or one that failed on their outcome.
 
     A run that failed before it could read the tasks (connection, TLS, login, bad options) has no such state.
     """
     return isinstance(result, dict) and "pending_ids" in result and "succeeded_ids" in result
+
+
+def _text(message):
+    """A warning's text: a string, or (ansible-core 2.19+) a WarningSummary whose event holds it."""
+    if isinstance(message, str):
+        return message
+    return getattr(getattr(message, "event", None), "msg", None) or str(message)
 
 
 class ActionModule(ActionBase):
@@ -101,7 +118,11 @@ class ActionModule(ActionBase):
             # (invocation, tasks, messages) would only make each run's arguments longer.
             args["after_retry"] = dict((k, v) for k, v in args["after_retry"].items() if k in AFTER_RETRY_KEYS)
         schedule = _waiter.Schedule(timeout, interval)
-        runs = {"last": None, "polls": 0, "count": 0, "warnings": [], "deprecations": [], "overhead": 0.0}
+        runs = {"last": None, "polls": 0, "count": 0, "warnings": [], "deprecations": [], "overhead": 0.0,
+                "down_since": None, "down_reason": None}
+        # SDDC Manager answered before (the retry this wait follows, or an earlier run): from then on, a run that
+        # cannot reach it is an outage - "not known yet" - and the loop goes on until wait_timeout.
+        answered_before = bool(args.get("after_retry"))
 
         def run_one():
             began = schedule.clock()
@@ -113,22 +134,60 @@ class ActionModule(ActionBase):
             runs["count"] += 1
             for key in ("warnings", "deprecations"):
                 for message in answer.pop(key, None) or []:
+                    if key == "warnings" and _text(message).startswith("SDDC Manager was unreachable"):
+                        continue  # said by this loop's own lines, run by run
                     if message not in runs[key]:
                         runs[key].append(message)
             if is_outcome(answer):
                 runs["polls"] += answer.get("polls") or 0
                 runs["last"] = answer
                 runs["overhead"] = max(0.0, schedule.clock() - began - float(answer.get("elapsed") or 0))
+                down = float(answer.get("unreachable_for") or 0)
+                if down:
+                    # The whole run, or its end, met the outage: it started that long before this run ended.
+                    since = schedule.clock() - down
+                    runs["down_since"] = min(runs["down_since"] or since, since)
+                else:
+                    if runs["down_since"] is not None:
+                        display.display("[%s] SDDC Manager answers again after %d s unreachable" % (
+                            host, int(schedule.clock() - runs["down_since"])))
+                    runs["down_since"] = None
+            elif answer.get("sddc_manager_unreachable") and (answered_before or runs["last"] is not None):
+                if runs["down_since"] is None:
+                    runs["down_since"] = began
+                runs["down_reason"] = answer.get("msg")
+                raise _Unreachable(answer)
             return answer
+
+        def progress(seconds):
+            if runs["down_since"] is not None:
+                line = "[%s] %s" % (host, _waiter.unreachable_line(schedule.clock() - runs["down_since"], schedule.left))
+            else:
+                line = progress_line(host, runs["last"], schedule.elapsed)
+            display.display(line)
 
         def rest_of_interval(seconds):
             # What is left of the interval (about a second at most): the run was asked to end that early.
             time.sleep(seconds)
-            display.display(progress_line(host, runs["last"], schedule.elapsed))
+            progress(seconds)
+
+        def unreachable(_seconds, _left, _exc):
+            progress(0)
 
         polled = _waiter.poll(run_one, lambda answer: not is_outcome(answer) or not answer["pending_ids"], schedule,
-                              rest_of_interval, aligned=True)
+                              rest_of_interval, aligned=True, on_unreachable=unreachable)
         totals = (schedule.start, runs["polls"], runs["count"], runs["warnings"], runs["deprecations"])
+        if runs["down_since"] is not None:
+            runs["warnings"].append(_waiter.unreachable_line(schedule.clock() - runs["down_since"], 0).replace(
+                ", still waiting (0 s left)", " when the wait ended: the state of the tasks still running is not "
+                "known; SDDC Manager goes on running them."))
+        if polled.value is None:
+            # No run could reach SDDC Manager before wait_timeout: nothing is known of the tasks.
+            answer = dict(polled.unreachable_error.answer)
+            answer["msg"] = "%s until wait_timeout (%d s): the state of the tasks is not known. %s" % (
+                _waiter.unreachable_line(schedule.clock() - runs["down_since"], 0).split(",")[0], timeout,
+                answer.get("msg") or "")
+            return self._stopped(answer, None, args, *totals)
         if not is_outcome(polled.value):
             # Connection lost, token refused, module crashed: stop, and say where the tasks stood when last read.
             return self._stopped(polled.value, runs["last"], args, *totals)

@@ -51,8 +51,11 @@ class SddcManagerError(Exception):
             out["url"] = self.url
         if self.error is not None:
             out["error"] = self.error
-        if self.unreachable:
-            out["unreachable"] = True
+        if self.unreachable or (self.kind in ("connection", "timeout") and not self.unresolved):
+            # SDDC Manager could not be reached or is restarting: a caller that saw it answer before (the wait's
+            # action plugin, between module runs) takes it for "not known yet".
+            # Not "unreachable": Ansible takes a result with that key for an unreachable host and stops the play.
+            out["sddc_manager_unreachable"] = True
         return out
 
 

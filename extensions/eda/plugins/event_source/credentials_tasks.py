@@ -29,8 +29,11 @@ description:
     entry is recognised by a new completion time, or, for a task without one, by a running or different status
     seen in between. A read that shows an end seen before again (a stale read after a retry) is no event.
   - Events carry no password and no token.
-  - Keeps running while SDDC Manager answers 5xx, resets connections or is down, backing off up to
-    O(max_backoff) seconds; it logs one line when an outage starts and one when SDDC Manager answers again.
+  - Keeps running while SDDC Manager answers 5xx, resets connections, is down or restarts, backing off up to
+    O(max_backoff) seconds (jittered, honouring C(Retry-After)); it logs one line when an outage starts, a status
+    line every five minutes while it lasts, and one when SDDC Manager answers again. A task that failed while
+    SDDC Manager was away is an event once it answers. A restart voids every token: the source logs in again once
+    with O(username) and O(password); given tokens only, its line says that the session ended and what to give.
     Only a bad option, or a refusal of the credentials, the certificate or the role on the very first poll,
     stops the source.
 options:
@@ -194,6 +197,8 @@ MASK = "********"
 MASK_MIN = 4
 MEMORY_LIMIT = 20000
 EPISODES_KEPT = 16
+# While SDDC Manager stays away, a status line this often (seconds).
+STATUS_EVERY = 300
 
 
 class Settings:
@@ -478,23 +483,33 @@ def mask(data, secrets):
 
 
 class Outage:
-    """One log line when SDDC Manager stops answering, one when it answers again; the pause in between."""
+    """One log line when SDDC Manager stops answering, a status line every ``STATUS_EVERY`` seconds while it stays
+    away, one when it answers again; the pause in between (capped, jittered, honouring ``Retry-After``)."""
 
     def __init__(self, settings, clock=time.time):
         self.settings = settings
         self.clock = clock
         self.since = None
         self.failures = 0
-        self.schedule = _waiter.Schedule(float("inf"), settings.interval, backoff_cap=settings.max_backoff)
+        self.said_at = None
+        self.schedule = _waiter.Schedule(float("inf"), settings.interval, backoff_cap=settings.max_backoff,
+                                         jitter=_waiter.JITTER)
 
-    def failed(self, message):
+    def failed(self, message, unreachable=False, retry_after=None):
         self.failures += 1
+        now = self.clock()
+        what = ("is unreachable (down or restarting)" if unreachable else "refused it")
         if self.since is None:
-            self.since = self.clock()
-            LOG.warning("%s: SDDC Manager %s did not answer the task list: %s Polling on with back-off up to %s s; "
-                        "one line more when it answers again.", PLUGIN, self.settings.hostname, message,
+            self.since = self.said_at = now
+            LOG.warning("%s: SDDC Manager %s did not answer the task list: it %s: %s Polling on with back-off up to "
+                        "%s s; one line more when it answers again.", PLUGIN, self.settings.hostname, what, message,
                         _seconds(self.settings.max_backoff))
-        return self.schedule.pause(failures=self.failures)
+        elif now - self.said_at >= STATUS_EVERY:
+            self.said_at = now
+            LOG.warning("%s: SDDC Manager %s unreachable for %d s (%d failed poll(s)); still polling, no event is lost: "
+                        "a task that fails meanwhile is an event once it answers.", PLUGIN, self.settings.hostname,
+                        int(now - self.since), self.failures)
+        return self.schedule.pause(failures=self.failures, retry_after=retry_after)
 
     def answered(self):
         if self.since is not None:
@@ -535,7 +550,11 @@ async def main(queue, args):
                 message = mask(exc.message, secrets)
                 if not answered_once and exc.kind in FATAL_AT_START:
                     raise ValueError("%s cannot watch %s: %s" % (PLUGIN, settings.hostname, message)) from None
-                await asyncio.sleep(outage.failed(message))
+                # Past the first answer nothing stops the source: an outage, a restart (the client logs in again once
+                # with the password it has; with tokens only the line says what to give) is one more failed poll.
+                await asyncio.sleep(outage.failed(message, unreachable=exc.unreachable or exc.kind in ("connection",
+                                                                                                     "timeout"),
+                                                  retry_after=exc.retry_after))
                 continue
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 # Anything else (a body of an unexpected shape, say) is one more failed poll, never a crash.

@@ -82,3 +82,22 @@ def test_validate_certs_false_is_a_warning_at_start(caplog):
 def test_the_session_is_revoked_when_the_source_stops():
     _events, fake = run_source([[]])
     assert fake.revokes == 1
+
+
+def test_a_long_outage_has_a_status_line_every_five_minutes_and_honours_retry_after(caplog):
+    from eda_source_harness import source
+
+    caplog.set_level(logging.INFO, logger="vcf.sddc_manager.credentials_tasks")
+    now = [1000.0]
+    settings = source.Settings.from_args({"hostname": "sddc.example.com", "username": "u", "password": "p"}, environ={})
+    outage = source.Outage(settings, clock=lambda: now[0])
+    pauses = []
+    for _poll in range(12):
+        pauses.append(outage.failed("Connection refused.", unreachable=True, retry_after=None))
+        now[0] += 60
+    assert max(pauses) <= settings.max_backoff and len(set(pauses)) > 2  # capped and jittered
+    assert outage.failed("503.", unreachable=True, retry_after=250) >= 250
+    lines = [r.getMessage() for r in caplog.records]
+    assert "is unreachable (down or restarting)" in lines[0]
+    status = [line for line in lines if "still polling, no event is lost" in line]
+    assert len(status) == 2 and "unreachable for 300 s" in status[0]

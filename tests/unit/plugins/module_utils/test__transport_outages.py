@@ -79,7 +79,7 @@ def test_past_the_budget_the_error_says_unreachable(rsps, make_client, fake_time
     with pytest.raises(SddcManagerError) as info:
         client.get_credentials_task(TASK_ID)
     exc = info.value
-    assert exc.unreachable and not_known_yet(exc) and exc.details()["unreachable"] is True
+    assert exc.unreachable and not_known_yet(exc) and exc.details()["sddc_manager_unreachable"] is True
     assert 100 <= sum(fake_time.sleeps) <= 120
     assert "answered before but cannot be reached now (Connection refused): it is down or restarting" in exc.message
     assert "(read_retry_budget)" in exc.message
