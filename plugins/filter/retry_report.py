@@ -241,8 +241,8 @@ def retry_report_markdown(summary, title="SDDC Manager credentials task retry"):
             _cell(task.get("status_after")), _cell(verdict), "%.0f s" % duration if duration is not None else "-",
             _cell(error), _remediation_cell(first) if first else "-"))
     if summary.get("remediated"):
-        lines += ["", "## INCONSISTENT tasks remediated", ""] + ["- %s" % _cell(item.get("msg"))
-                                                                for item in summary["remediated"]]
+        lines += ["", "## INCONSISTENT tasks remediated", ""]
+        lines += ["- %s" % _cell(item.get("msg")) for item in summary["remediated"]]
     if summary.get("needs_input"):
         lines += ["", "## Needs input (not retried)", ""] + ["- %s" % _cell(item.get("msg"))
                                                              for item in summary["needs_input"]]

@@ -117,8 +117,7 @@ def read_accounts(client, elements, on_secret):
         if key in seen:
             continue
         seen.add(key)
-        for account in client.list_credentials(resource_name=element.get("resource_name"),
-                                                resource_type=resource_type):
+        for account in client.list_credentials(resource_name=element.get("resource_name"), resource_type=resource_type):
             if isinstance(account, dict):
                 if account.get("password"):
                     on_secret(str(account["password"]))
@@ -211,9 +210,9 @@ def plan(client, options, on_secret):
                     % describe_accounts(names))
     check_blockers(tasks, elements, operation)
     spec = _spec.build(operation, elements, options.get("auto_rotate_policy"))
+    started = _spec.article(operation)
     return Plan(operation, spec, names, True, known_ids,
-                "%s operation started on %s." % (_spec.article(operation)[0].upper() + _spec.article(operation)[1:],
-                                                  describe_accounts(names)))
+                "%s operation started on %s." % (started[0].upper() + started[1:], describe_accounts(names)))
 
 
 def _server_error(exc):
@@ -271,8 +270,8 @@ def start(client, plan_):
         result["task"] = _tasks.get_task(client, new_id)
     except SddcManagerError as exc:
         # Accepted whatever happens here: the answer (the generic Task view) is what is known.
-        result["task"] = answer if isinstance(answer, dict) and answer.get("status") else {"id": new_id,
-                                                                                          "status": None}
+        unknown = {"id": new_id, "status": None}
+        result["task"] = answer if isinstance(answer, dict) and answer.get("status") else unknown
         result["msg"] += " Reading the new task failed: %s" % exc.message
     return result
 
@@ -333,8 +332,8 @@ def for_inconsistent(client, task, options, check_mode=False):
         return {"changed": False, "retried": False, "task": task, "before": task, "task_id": task_id,
                 "baseline": None,
                 "msg": "Task %s is INCONSISTENT, but task %s, newer, on the same resources is %s: its resources are "
-                       "judged by that task now; nothing was sent." % (task_id, newer.get("id"),
-                                                                        _verdict.verdict(newer).status)}
+                       "judged by that task now; nothing was sent." % (
+                           task_id, newer.get("id"), _verdict.verdict(newer).status)}
     given = options.get("operation_type")
     raise SddcManagerError(
         "Task %s is INCONSISTENT: SDDC Manager no longer knows which password its resources have, and a retry cannot "

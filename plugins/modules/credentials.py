@@ -56,7 +56,7 @@ attributes:
 notes:
   - SDDC Manager remediates one account per V(REMEDIATE) operation (VCF 4.4 and 5.0 documentation); give one
     account in O(elements), and run the module once per account.
-  - The role M(vcf.sddc_manager.retry_credentials_tasks,role) remediates an INCONSISTENT task given in its
+  - The role C(vcf.sddc_manager.retry_credentials_tasks) remediates an INCONSISTENT task given in its
     C(retry_credentials_tasks_specs) with O(operation_type=REMEDIATE).
   - If the answer to the request is lost, the module reads the task list to learn whether the operation started.
     It never sends the request twice.

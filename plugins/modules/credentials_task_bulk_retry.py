@@ -394,8 +394,8 @@ def _summary(out):
         len(out["errors"]), len(out["needs_input"]))
     remediated = out.get("would_remediate_ids", out["remediated_ids"])
     if remediated:
-        text = text[:-1] + ", %d INCONSISTENT %s." % (len(remediated), "would be remediated" if "would_remediate_ids"
-                                                       in out else "remediated")
+        how = "would be remediated" if "would_remediate_ids" in out else "remediated"
+        text = text[:-1] + ", %d INCONSISTENT %s." % (len(remediated), how)
     if out["succeeded_ids"] or out["failed_ids"] or out["unknown_ids"] or out["pending_ids"]:
         text += " After waiting %.0f s: %d succeeded, %d did not succeed, %d still running." % (
             out["elapsed"], len(out["succeeded_ids"]), len(out["failed_ids"]) + len(out["unknown_ids"]),

@@ -81,8 +81,8 @@ def test_check_mode_only_reads_and_names_what_would_be_retried(ansible, target, 
     assert sorted(result["would_retry"]) == ["rotate-failed", "rotate-fails-again"]
     # Found by discovery, they need new passwords: listed with what to give, not errors (issue 21 item 4); so does
     # the INCONSISTENT task, which needs a REMEDIATE entry in retry_credentials_tasks_specs (issue 20).
-    assert sorted(e["task_id"] for e in result["needs_input"]) == ["inconsistent", "remediate-failed",
-                                                                    "update-failed"]
+    discovered = sorted(e["task_id"] for e in result["needs_input"])
+    assert discovered == ["inconsistent", "remediate-failed", "update-failed"]
     assert result["errors"] == []
     counters = target.counters()
     assert counters["by_method"].get("PATCH", 0) == 0 and counters["by_method"].get("DELETE", 0) == 1  # revoke only
