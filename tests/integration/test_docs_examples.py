@@ -335,7 +335,7 @@ def check_mode_line(ids):
         lines = [line for line in ctx.run.stdout.splitlines() if "Check mode: would retry" in line]
         assert len(lines) == 1, ctx.run.stdout
         assert "would retry %d credentials task(s) on 127.0.0.1: " % len(ids) in lines[0], lines[0]
-        assert all(i in lines[0] for i in ids) and "no retry was sent" in lines[0], lines[0]
+        assert all(i in lines[0] for i in ids) and "nothing was sent" in lines[0], lines[0]
     return check
 
 

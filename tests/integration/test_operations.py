@@ -101,6 +101,16 @@ def test_the_role_remediates_an_inconsistent_task_with_the_right_password(ansibl
         assert secret not in markdown
 
 
+def test_the_roles_check_mode_says_it_would_remediate_and_sends_nothing(ansible, ops):
+    run = ansible.playbook(ROLE_PLAY, check=True, extra_vars=role_vars(
+        ops, retry_credentials_tasks_specs={"inc-9": remediate_spec(REAL)}))
+    assert run.rc == 0, run
+    line = [r["result"]["msg"] for r in run.results if r["task"].endswith("Say what a real run would retry")]
+    assert line and "remediate 1 INCONSISTENT: inc-9; nothing was sent." in line[0], line
+    assert operations(ops) == 0 and ops.counters()["by_method"].get("PATCH", 0) == 0
+    no_password(run, ops)
+
+
 def test_a_wrong_password_is_reported_as_a_failed_remediation_with_sddc_managers_reason(ansible, ops):
     run = ansible.playbook(ROLE_PLAY, extra_vars=role_vars(
         ops, retry_credentials_tasks_specs={"inc-9": remediate_spec(WRONG)}))
