@@ -16,7 +16,9 @@ reads, on the login and on the token refresh; the access token expiring in the m
 PATCH lost after the server accepted it; a 500 or a proxy's 503 on the PATCH, or a reset before it
 reached the server; a proxy's 504 after the server accepted the PATCH (injected in the client's
 transport); a PATCH slower than ``request_timeout``; a second client retrying the same task at the
-same moment; and tasks already running.
+same moment; tasks already running; and SDDC Manager going away right after it accepted the retry (an outage:
+refused or reset connections, or a proxy's 502/503/504 page with or without ``Retry-After``), ending in a
+restart that voids every token or not.
 
 Each run also draws a release profile (4.5, 5.2, 9.0, 9.1: write answers 200 or 202, generic-view words,
 9.1 notifications), the end of the retried run (every end the simulator knows: SUCCESSFUL, FAILED,
@@ -169,6 +171,15 @@ class Plan:
         self.stale_reads = rng.choice([0, 0, 0, 1, 2]) if not self.concurrent else 0
         if not self.with_password:
             self.login_faults = []  # the harness logs in for the run; nothing of the client's own
+        # SDDC Manager goes away right after it accepted the retry: the wait must read on through it (never an end),
+        # and after a restart log in again, or, with tokens only, stop with one clear auth error. Short outages on
+        # the simulator's (real-time) clock keep the run's time within a third more.
+        self.outage = None
+        if self.initial == "FAILED" and not self.concurrent and self.patch_fault is None and rng.random() < 0.1:
+            self.outage = {"mode": rng.choice(["refuse", "reset", "proxy"]), "duration": round(rng.uniform(0.2, 0.6), 2),
+                           "restart": rng.random() < 0.5}
+            if self.outage["mode"] == "proxy":
+                self.outage.update(status=rng.choice([502, 503, 504]), retry_after=rng.choice([None, 1]))
 
     @staticmethod
     def _read_sequence(rng, longest):
@@ -193,6 +204,8 @@ class Plan:
             return "unknown", None  # no answer in time and the task not yet changed: nobody can know yet
         if expired and self.expire_at_poll is not None and self.refresh_expired and not self.with_password:
             return "retried_then_auth_error", None
+        if self.outage and self.outage["restart"] and not self.with_password:
+            return "retried_then_auth_error", None  # the restart voided both tokens
         return "retried", self.outcome
 
     def describe(self):
@@ -224,6 +237,8 @@ def scenario(plan):
         faults += scenarios.fault_sequence("GET", TASK_PATH + "*", plan.read_faults)
     if plan.patch_fault and PATCH_FAULTS[plan.patch_fault][0] is not None:
         faults += scenarios.fault_sequence("PATCH", TASK_PATH, [PATCH_FAULTS[plan.patch_fault][0]])
+    if plan.outage:
+        faults.append(dict(plan.outage, kind="outage", trigger="write", match={"method": "PATCH", "path": TASK_PATH}))
     return {"seed": plan.seed, "release": plan.release, "users": [scenarios.ADMIN],
             "tokens": {"access_lifetime": ACCESS_LIFETIME,
                        "refresh_lifetime": ACCESS_LIFETIME // 2 if plan.refresh_expired else 86400},
@@ -370,6 +385,9 @@ class Chaos:
             if rule["kind"] == "slow":
                 # The client gave up on it, so the simulator could not answer, and its log shows no fault.
                 self.faults["slow on patch"] += rule["fired"]
+        if counters.get("outages"):
+            self.faults["outage (%s) after the retry" % plan.outage["mode"]] += counters["outages"]
+            self.faults["restart"] += counters["restarts"]
         accepted = truth["retries"]
         if accepted and plan.stale_reads:
             self.faults["stale_reads after retry"] += plan.stale_reads - truth["stale_reads_left"]
@@ -516,7 +534,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     from sddc_sim import Simulator
 
-    with tempfile.TemporaryDirectory() as certs, Simulator(None, certs_dir=certs) as sim:
+    with tempfile.TemporaryDirectory() as certs, Simulator(None, certs_dir=certs, control_port=0) as sim:
         figures = run_chaos(sim, args.runs, args.first_seed)
     for line in summary_lines(figures):
         print(line)

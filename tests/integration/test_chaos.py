@@ -29,12 +29,14 @@ REQUIRED_FAULTS = [
     "http_503 on login", "reset on login", "http_503 on refresh", "reset on refresh",
     "lost_reply on patch", "reset on patch", "http_500 on patch", "http_503 on patch", "proxy_504_after_accept",
     "slow on patch", "token_expired_mid_wait", "refresh_token_expired", "concurrent_retry", "stale_reads after retry",
+    "outage (refuse) after the retry", "outage (reset) after the retry", "outage (proxy) after the retry", "restart",
+    "outage on read",
 ]
 
 
 @pytest.mark.skipif(REAL, reason="the chaos run injects faults into the simulator")
 def test_chaos_run_has_no_double_retry_and_no_wrong_outcome(tmp_path_factory, request):
-    with Simulator(None, certs_dir=str(tmp_path_factory.mktemp("chaos-certs"))) as sim:
+    with Simulator(None, certs_dir=str(tmp_path_factory.mktemp("chaos-certs")), control_port=0) as sim:
         figures = chaos_run.run_chaos(sim, RUNS, FIRST_SEED)
     output = REPO / "tests" / "output"
     output.mkdir(parents=True, exist_ok=True)
