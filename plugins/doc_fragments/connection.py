@@ -69,7 +69,7 @@ options:
       - Seconds a read keeps trying, with back-off, while SDDC Manager answers 429/502/503/504, resets or refuses
         connections, or times out, once it has answered once (a restart, a burst of proxy errors). The reads that
         prepare a retry, and those that confirm a retry or cancel whose answer was lost, ride out an outage this
-        long. A wait reads on until its own O(wait_timeout) whatever this says.
+        long. A wait reads on until its own C(wait_timeout) whatever this says.
       - Before SDDC Manager has answered once, a wrong host or port still fails after a few seconds, and a host
         name that does not resolve fails at once.
       - Can also be set with E(SDDC_MANAGER_READ_RETRY_BUDGET).

@@ -16,7 +16,8 @@ from conftest import AnsibleRunner, Target
 from plays import TOKENS_ONLY_PLAY, play
 from sddc_sim import Simulator
 from test_role import ROLE_PLAY, role_vars
-from test_eda import rulebook_tool  # noqa: F401  (the fixture: ansible-rulebook and a JDK, or a skip)
+# The fixture rulebook_tool: ansible-rulebook and a JDK 17+, or a skip that says what is missing.
+from test_eda import rulebook_tool  # noqa: F401  # pylint: disable=unused-import
 from test_role_paths import no_secret, result_fact
 
 OUTAGE = 180
@@ -163,8 +164,8 @@ def test_a_revoke_that_meets_an_outage_is_a_warning_and_the_outcome_stands(own_t
 
 # --- two controllers on the same tasks ------------------------------------------------------------------------------
 
-def test_two_playbook_runs_started_together_each_apply_one_retry_and_report_the_truth(own_target, collections_path,
-                                                                                       tmp_path):
+def test_two_playbook_runs_started_together_each_apply_one_retry_and_report_the_truth(
+        own_target, collections_path, tmp_path):
     target = own_target
     ids = ["both-%03d" % i for i in range(3)]
     target.load(scenarios.base(tasks=scenarios.failed_rotate_tasks(3, run_seconds=4, prefix="both")))

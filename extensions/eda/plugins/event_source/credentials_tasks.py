@@ -552,9 +552,8 @@ async def main(queue, args):
                     raise ValueError("%s cannot watch %s: %s" % (PLUGIN, settings.hostname, message)) from None
                 # Past the first answer nothing stops the source: an outage, a restart (the client logs in again once
                 # with the password it has; with tokens only the line says what to give) is one more failed poll.
-                await asyncio.sleep(outage.failed(message, unreachable=exc.unreachable or exc.kind in ("connection",
-                                                                                                     "timeout"),
-                                                  retry_after=exc.retry_after))
+                unreachable = exc.unreachable or exc.kind in ("connection", "timeout")
+                await asyncio.sleep(outage.failed(message, unreachable=unreachable, retry_after=exc.retry_after))
                 continue
             except Exception as exc:  # pylint: disable=broad-exception-caught
                 # Anything else (a body of an unexpected shape, say) is one more failed poll, never a crash.

@@ -221,7 +221,7 @@ def test_lost_answer_then_an_outage_then_the_read_confirms_it(rsps, make_client,
     client = make_client(access_token="AT")
     rsps.get(TASK, json=task())
     rsps.patch(TASK, body=requests.exceptions.ConnectionError("Connection aborted."))
-    for _ in range(25):
+    for _attempt in range(25):
         rsps.get(TASK, status=503, body="<html><title>503 Service Unavailable</title></html>")
     rsps.get(TASK, json=task(status="IN_PROGRESS", completed=None))
     result = _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS})

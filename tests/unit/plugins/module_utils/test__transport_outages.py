@@ -64,7 +64,7 @@ def test_after_an_answer_a_read_rides_out_an_outage(rsps, make_client, fake_time
     client.get_credentials_task(TASK_ID)
     rsps.replace("GET", TASK, **failure)
     # A 20-attempt outage (more than 6 attempts over 12 s), then SDDC Manager is back.
-    for _ in range(19):
+    for _attempt in range(19):
         rsps.add("GET", TASK, **failure)
     rsps.add("GET", TASK, json={"id": TASK_ID, "status": "SUCCESSFUL"})
     assert client.get_credentials_task(TASK_ID)["status"] == "SUCCESSFUL"
