@@ -25,7 +25,8 @@ def wait_after_writes(client, ids, baselines=None, known=None, timeout=_waiter.W
                       sleep=_waiter.WAIT_SLEEP):
     """Wait for ``ids``; a task written to just before has its :class:`_waiter.Baseline` in ``baselines``."""
     # An outage is "not known yet" (``_waiter.poll``); each read gives up by the wait's deadline (``bound``).
-    waiter = _waiter.Waiter(lambda pending: _tasks.fetch_tasks(client, pending), timeout, sleep,
+    # One reader for the whole wait: it learns whether the watched tasks are among the newest.
+    waiter = _waiter.Waiter(_tasks.TaskReader(client).read, timeout, sleep,
                             bound=getattr(client, "time_limit", None))
     return waiter.wait(ids, known=known, baselines=baselines)
 

@@ -21,7 +21,8 @@ import yaml
 
 import scenarios
 from conftest import BIN, REPO
-from test_eda import rulebook_tool, running_task  # noqa: F401  pylint: disable=unused-import  (rulebook_tool is a fixture)
+# rulebook_tool is a fixture: imported for pytest, not used by name.
+from test_eda import rulebook_tool, running_task  # pylint: disable=unused-import
 
 GUIDE = REPO / "docs" / "docsite" / "rst" / "guide_eda.rst"
 GUARDRAILS = REPO / "extensions" / "eda" / "guardrails.yml"
