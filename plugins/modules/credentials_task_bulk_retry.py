@@ -333,11 +333,11 @@ def main():
     except SddcManagerError as exc:
         module.fail_from(exc)
     out = run.summary()
+    out.update(succeeded_ids=[], failed_ids=[], unknown_ids=[], pending_ids=[], failed_subtasks=[], ended_at={},
+               elapsed=0.0)
     if run.fatal is not None:
         # The server became unusable for everyone: report what was done before stopping.
         module.fail_from(run.fatal, **module.redact(dict(out, changed=bool(out["retried_ids"]))))
-    out.update(succeeded_ids=[], failed_ids=[], unknown_ids=[], pending_ids=[], failed_subtasks=[], ended_at={},
-               elapsed=0.0)
     problems = [e["msg"] for e in run.errors]
     for item in run.needs_input:
         module.warn(item["msg"])

@@ -3,7 +3,10 @@
 hypothesis draws a profile (release 4.5 / 5.2 / 9.0 / 9.1, generic-view wording, token lifetime, how the
 refreshed token is sent, login status, username/password or tokens only), one to three credentials tasks (start
 status, the outcome of each later run from every end the simulator knows, run length, stale reads, a retry that
-answers a new id) and a fault schedule (5xx and 429 bursts, resets, empty write answers). Then it takes random
+answers a new id) and a fault schedule (5xx and 429 bursts, resets, empty write answers, and an outage - refused
+connections, resets or proxy pages for 120 or 900 s, maybe ending in a restart that voids every token - from a
+write or a request on). During an outage a module may fail, saying so, but never claim a false outcome or apply
+a write twice. Then it takes random
 steps: ``credentials_task_retry``, ``credentials_task_bulk_retry``, ``credentials_task_cancel``,
 ``credentials_task_wait``, and time passing. Every module runs in this process (tests/utils/module_runner.py,
 with the real ``exit_json``/``fail_json`` and ``no_log`` masking) against the simulator over HTTPS with its CA;
@@ -133,7 +136,8 @@ class Observer:
         if header.startswith("Bearer "):
             self.tokens.add(header[len("Bearer "):])
         response = self._send(adapter, request, *args, **kwargs)
-        if "/v1/tokens" in request.url and response.content:
+        # Only an answer that gives tokens: a proxy's error page in an outage holds none.
+        if "/v1/tokens" in request.url and response.content and response.status_code < 400:
             text = response.content.decode("utf-8", "replace")
             try:
                 answer = json.loads(text)
@@ -199,7 +203,19 @@ def fault_rules():
         "method": st.sampled_from(["PATCH", "DELETE"]),
         "probability": st.sampled_from([0.5, 1.0]),
     })
-    return st.tuples(st.lists(read, max_size=2), st.lists(empty, max_size=1))
+    # An outage (tests/simulator/README.md, "Outages"): from a write or a request on, for 120 or 900 s of the
+    # simulator's clock, connections refused, reset or a proxy's 502/503/504 page, maybe ending in a restart that
+    # voids every token.
+    outage = st.fixed_dictionaries({
+        "trigger": st.sampled_from(["write", "request"]),
+        "after": st.integers(0, 8),
+        "duration": st.sampled_from([120, 900]),  # far longer than a step takes: it ends as the clock is moved
+        "mode": st.sampled_from(["proxy", "reset", "refuse"]),
+        "status": st.sampled_from([502, 503, 504]),
+        "restart": st.booleans(),
+    })
+    return st.tuples(st.lists(read, max_size=2), st.lists(empty, max_size=1),
+                     st.one_of(st.none(), st.none(), outage))
 
 
 class VirtualTime:
@@ -233,6 +249,7 @@ class SddcManagerModel(RuleBasedStateMachine):
         self.secrets = {ADMIN["password"]}
         self.observer = Observer()
         self.auth = {}
+        self.outage = False
 
     # -- the profile ------------------------------------------------------------------------------------------------
 
@@ -250,6 +267,7 @@ class SddcManagerModel(RuleBasedStateMachine):
             "tasks": [self._task(index, item) for index, item in enumerate(task_list)],
             "faults": self._faults(*faults),
         }
+        self.ctl.end_outage()  # an outage of the last example may still be on: this one starts with it over
         self.ctl.load(scenario)
         self.time.offset = 0.0
         self.ids = [task["id"] for task in scenario["tasks"]]
@@ -283,8 +301,15 @@ class SddcManagerModel(RuleBasedStateMachine):
         return task
 
     @staticmethod
-    def _faults(reads, empties):
+    def _faults(reads, empties, outage=None):
         rules = []
+        if outage is not None:
+            FIGURES.profiles["outage %s%s" % (outage["mode"], " + restart" if outage["restart"] else "")] += 1
+            # Counted on the credentials calls only: the test's own login (tokens-only profiles) is not its victim.
+            rule = dict(outage, kind="outage", match={"path": "/v1/credentials*"})
+            if rule["mode"] != "proxy":
+                del rule["status"]
+            rules.append(rule)
         for item in reads:
             method, path = item["where"].split(" ")
             rules.append(dict(READ_FAULTS[item["fault"]], match={"method": method, "path": path},
@@ -310,13 +335,23 @@ class SddcManagerModel(RuleBasedStateMachine):
         """Run ``module`` and return ``(result, failed, before, after, accepted, cancels)``."""
         before = self._truth()
         counters = self.ctl.counters()
+        away_before = self.ctl.outage_status()["active"]
         waiter = functools.partial(Waiter, clock=self.time.clock, sleeper=self.time.sleep, wall_clock=self.time.wall)
         printed = io.StringIO()
         real_client = _client.SddcManagerClient
 
+        virtual, ctl = self.time, self.ctl
+
+        def pause(seconds):
+            # A pause between attempts takes no time, except while SDDC Manager is away: then it moves the
+            # simulator's clock (and the client's), so that the outage ends as it would.
+            if ctl.outage_status()["active"]:
+                virtual.sleep(seconds)
+
         class InstantClient(real_client):
             def __init__(self, *a, **kw):
-                kw.setdefault("sleep", lambda seconds: None)
+                kw.setdefault("sleep", pause)
+                kw.setdefault("clock", virtual.clock)
                 super().__init__(*a, **kw)
 
         with contextlib.ExitStack() as stack:
@@ -330,6 +365,13 @@ class SddcManagerModel(RuleBasedStateMachine):
             result, failed = run_module(module, dict(self.auth, **args))
         after = self._truth()
         now = self.ctl.counters()
+        # SDDC Manager was away during this step: a module may fail (a wait that could not read until its
+        # deadline, a session that a restart ended), but never claim a false outcome or send a write twice.
+        # Given tokens only, a restart ends the session for good: every later step may fail, saying so.
+        # (A refused connection never reaches the simulator: an outage that was on, or began, counts too.)
+        self.outage = away_before or now["outages"] > counters["outages"] or (
+            now["outage_hits"] > counters["outage_hits"]) or ("access_token" in self.auth and now["restarts"] > 0)
+        FIGURES.counts["steps through an outage"] += self.outage
         accepted = dict((i, n - counters["retries_by_task"].get(i, 0)) for i, n in now["retries_by_task"].items())
         cancels = now["deletes_accepted"] - counters["deletes_accepted"]
         FIGURES.counts["module runs"] += 1
@@ -368,6 +410,12 @@ class SddcManagerModel(RuleBasedStateMachine):
         old id show the old run, so a client can only say that the retry's state is not known."""
         return task_id in (after.get(task_id) or {}).get("former_ids", ())
 
+    @staticmethod
+    def _not_known(result, task_id):
+        """Whether the module says it could not read the task (no status): a wait whose reads did not go through
+        in its time (``wait_timeout: 0`` on a busy machine) claims nothing about it."""
+        return any(t.get("id") == task_id and t.get("status") is None for t in result.get("tasks") or [])
+
     def _count_end(self, after, task_id):
         status = self._status(after.get(task_id))
         if status and status not in RUNNING:
@@ -387,11 +435,13 @@ class SddcManagerModel(RuleBasedStateMachine):
         assert result.get("changed", False) == bool(accepted.get(task_id)), (result, accepted)
         if not failed:
             allowed = SUCCESS | (RUNNING if not wait else set())
-            assert truth in allowed, "retry passed, the task is %s: %s" % (truth, result["msg"])
+            # Without wait, a task reported as running or not known is no claim of an end (see the bulk retry).
+            unclaimed = not wait and (result.get("status") in RUNNING | {"UNKNOWN"})
+            assert truth in allowed or unclaimed, "retry passed, the task is %s: %s" % (truth, result["msg"])
         reported = result.get("status")
         if reported and reported not in RUNNING and reported != "UNKNOWN" and not self._stale(before, task_id):
             assert reported == truth, "retry reported %s, the task is %s" % (reported, truth)
-        if self._stale(before, task_id) or followed != task_id:
+        if self._stale(before, task_id) or followed != task_id or self.outage:
             return
         if start in SUCCESS:
             expected = False
@@ -426,20 +476,28 @@ class SddcManagerModel(RuleBasedStateMachine):
             truth = self._status(after.get(task_id))
             self._count_end(after, task_id)
             if not failed:
-                good = truth in SUCCESS | not_ended or task_id in ids_said or task_id in result.get("pending_ids", ())
-                assert good, "bulk retry passed, task %s is %s: %s" % (task_id, truth, result["msg"])
+                # Without wait, a task it retried or watched and reported as running or not known is no claim of an
+                # end (an outage's pauses move the clock on, so it may have ended before the step was over).
+                unclaimed = not wait and entry["action"] in ("retried", "watched") and entry["status"] in (
+                    RUNNING | {"UNKNOWN"})
+                good = truth in SUCCESS | not_ended or unclaimed or task_id in ids_said or task_id in result.get(
+                    "pending_ids", ())
+                assert good, "bulk retry passed, task %s is %s: %s %s" % (
+                    task_id, truth, result["msg"], json.dumps(result["results"]))
             if not self._stale(before, task_id) and entry["status"] not in RUNNING and entry["status"] != "UNKNOWN":
                 if entry["action"] in ("retried", "watched") and not wait:
                     continue
                 assert entry["status"] == truth, "bulk retry reported %s for %s, the task is %s" % (
                     entry["status"], task_id, truth)
-            if truth not in SUCCESS | RUNNING and not self._stale(before, task_id) and (
+            # A run that SDDC Manager's absence stopped (it failed, saying so) need not name every task's end.
+            if truth not in SUCCESS | RUNNING and not self._stale(before, task_id) and not (failed and self.outage) and (
                     wait or entry["action"] not in ("retried", "watched")):
                 pending = task_id in result.get("pending_ids", ()) and (
-                    truth not in SPEC_WORDS or self._replaced(after, task_id))
+                    truth not in SPEC_WORDS or self._replaced(after, task_id) or self.outage
+                    or self._not_known(result, task_id))
                 assert task_id in ids_said or pending, (
                     "task %s ended %s, the bulk retry does not say so: %s" % (task_id, truth, result["msg"]))
-        if fail_on_failure and not any(self._stale(before, i) for i in followed):
+        if fail_on_failure and not self.outage and not any(self._stale(before, i) for i in followed):
             expected = bool(result["errors"] or result["failed_ids"] or result["unknown_ids"]
                             or result["pending_ids"])
             assert failed == expected, result["msg"]
@@ -453,7 +511,7 @@ class SddcManagerModel(RuleBasedStateMachine):
         if not failed:
             assert truth in CANCELLED, "cancel passed, the task is %s" % truth
             assert result["status"] == truth or result["status"] in CANCELLED and truth in CANCELLED
-        if not self._stale(before, task_id):
+        if not self._stale(before, task_id) and not self.outage:
             assert failed == (start not in CANCELLED | {"FAILED"}), "cancel of a %s task failed=%s: %s" % (
                 start, failed, result["msg"])
 
@@ -465,6 +523,10 @@ class SddcManagerModel(RuleBasedStateMachine):
                 "wait_sleep": sleep, "wait_timeout": sleep * polls}
         result, failed, before, after, _accepted, _cancels = self._run(credentials_task_wait, args)
         assert not result.get("changed", False)
+        if "pending_ids" not in result:
+            # It could not read the tasks at all: only while SDDC Manager is away, and never as a success.
+            assert failed and self.outage, result["msg"]
+            return
         stale = self._stale(before, *ids)
         reported = dict((t["id"], t["status"]) for t in result.get("tasks", []))
         for task_id in ids:
@@ -474,15 +536,17 @@ class SddcManagerModel(RuleBasedStateMachine):
                 ok = truth in SUCCESS or not fail_on_failure and (
                     task_id in result["failed_ids"] + result["unknown_ids"] + result["pending_ids"])
                 assert ok, "wait passed, task %s is %s: %s" % (task_id, truth, result["msg"])
-            if not stale and reported.get(task_id, "IN_PROGRESS") not in RUNNING | {"UNKNOWN"}:
+            # None: never read (an outage, a stale read), so not known - never a claim about the task.
+            if not stale and reported.get(task_id, "IN_PROGRESS") not in RUNNING | {"UNKNOWN", None}:
                 assert reported[task_id] == truth, "wait reported %s for %s, the task is %s" % (
                     reported[task_id], task_id, truth)
             if not stale and truth not in SUCCESS | RUNNING:
                 pending = task_id in result["pending_ids"] and (
-                    truth not in SPEC_WORDS or self._replaced(after, task_id))
+                    truth not in SPEC_WORDS or self._replaced(after, task_id) or self.outage
+                    or self._not_known(result, task_id))
                 assert task_id in result["failed_ids"] + result["unknown_ids"] or pending, (
                     "task %s ended %s, the wait does not say so: %s" % (task_id, truth, result["msg"]))
-        if not stale:
+        if not stale and not self.outage:
             expected = any(self._status(after.get(i)) not in SUCCESS for i in ids) and fail_on_failure
             assert failed == expected, result["msg"]
 
@@ -501,7 +565,8 @@ class SddcManagerModel(RuleBasedStateMachine):
 @pytest.mark.skipif(REAL, reason="the property run loads random scenarios into the simulator")
 def test_modules_agree_with_the_simulator_on_random_profiles(tmp_path_factory, request):
     FIGURES.started = time.monotonic()
-    with Simulator(None, certs_dir=str(tmp_path_factory.mktemp("property-certs"))) as sim:
+    # The control port stays reachable while an outage closes the API port.
+    with Simulator(None, certs_dir=str(tmp_path_factory.mktemp("property-certs")), control_port=0) as sim:
         SddcManagerModel.sim = sim
         options = dict(max_examples=EXAMPLES, stateful_step_count=6, deadline=None, database=None,
                        suppress_health_check=list(HealthCheck), derandomize=not RANDOM, print_blob=True,
@@ -513,6 +578,7 @@ def test_modules_agree_with_the_simulator_on_random_profiles(tmp_path_factory, r
         "properties: %d examples, %d module runs, %d clock moves in %s s; %d retries accepted, 0 accepted twice, "
         "0 false outcomes" % (counts["examples"], counts["module runs"], counts["clock moves"], seconds,
                               counts["retries accepted"]),
+        "properties: %d steps met an outage or a restart (and no false outcome)" % counts["steps through an outage"],
         "properties: module runs: %s" % ", ".join(
             "%s %d" % (k, v) for k, v in sorted(counts.items()) if k.startswith("credentials_task")),
         "properties: ends judged: %s" % ", ".join("%s %d" % item for item in sorted(FIGURES.ends.items())),
