@@ -167,8 +167,9 @@ def main():
     before = _status.normalize(result["before"].get("status"))
     found = _verdict.verdict(result["task"])
     status = found.status
-    if result["changed"] and (module.check_mode or found.cancelled):
-        # The generic view that answers a cancel says "Cancelled"; the credentials view says USER_CANCELLED.
+    if result["changed"]:
+        # SDDC Manager accepted the cancel of a FAILED task (or would, in check mode): the credentials view says
+        # USER_CANCELLED, even when its answer (the generic view's "Cancelled", or no body) did not show it.
         status = _verdict.PREDICTED_STATUS["cancel"]
     out = dict(changed=result["changed"], msg=result["msg"], status=status, task=module.describe_task(result["task"]))
     if result.get("read_error"):

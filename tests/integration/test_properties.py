@@ -53,6 +53,7 @@ from conftest import REAL, REPO, report_figures
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _client, _tasks, _waiter
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import Waiter
 from ansible_collections.vcf.sddc_manager.plugins.modules import (
+    credentials,
     credentials_task_bulk_retry,
     credentials_task_cancel,
     credentials_task_retry,
@@ -271,6 +272,7 @@ class SddcManagerModel(RuleBasedStateMachine):
         self.ctl.load(scenario)
         self.time.offset = 0.0
         self.ids = [task["id"] for task in scenario["tasks"]]
+        self.resources = len(scenario["tasks"])  # esxi-prop-0 ... one per task
         base = {"hostname": "127.0.0.1", "port": self.sim.port, "ca_path": self.sim.ca_path, "request_timeout": 10}
         if profile["auth"] == "password":
             self.auth = dict(base, username=ADMIN["username"], password=ADMIN["password"])
@@ -550,6 +552,39 @@ class SddcManagerModel(RuleBasedStateMachine):
             expected = any(self._status(after.get(i)) not in SUCCESS for i in ids) and fail_on_failure
             assert failed == expected, result["msg"]
 
+    @rule(index=st.integers(0, 2), operation=st.sampled_from(["ROTATE", "UPDATE", "REMEDIATE"]),
+          wait=st.booleans(), sleep=st.sampled_from([1, 10, 60]), polls=st.integers(0, 40))
+    def start_operation(self, index, operation, wait, sleep, polls):
+        """A new password operation (vcf.sddc_manager.credentials) on the account of one task's resource. Its
+        REMEDIATE password is a new one, most likely not the one really set: the remediation may fail."""
+        name = "esxi-prop-%d.rack.example.com" % (index % self.resources)
+        credential = {"credential_type": "SSH", "username": "root"}
+        if operation != "ROTATE":
+            credential["password"] = "PLANTED-prop-op-%d-%d!Aa1" % (FIGURES.counts["examples"], FIGURES.counts["steps"])
+            self.secrets.add(credential["password"])
+        args = {"operation_type": operation, "wait": wait, "wait_sleep": sleep, "wait_timeout": sleep * polls,
+                "elements": [{"resource_name": name, "resource_type": "ESXI", "credentials": [credential]}]}
+        FIGURES.counts["steps"] += 1
+        counters = self.ctl.counters()
+        result, failed, _before, after, _accepted, _cancels = self._run(credentials, args)
+        now = self.ctl.counters()
+        started = now["operations_accepted"] - counters["operations_accepted"]
+        FIGURES.counts["operations started"] += started
+        # Locks are checked before sending: SDDC Manager never has to refuse an operation this module sends.
+        assert now["operations_rejected"] == counters["operations_rejected"], result["msg"]
+        assert started <= 1, "%d operations started in one step" % started
+        assert result.get("changed", False) == bool(started) or self.outage, (result["msg"], started)
+        if failed or not started:
+            return
+        truth = self._status(after.get(result.get("task_id")))
+        if truth is not None:
+            self._count_end(after, result["task_id"])
+        if wait:
+            assert truth in SUCCESS, "the operation passed with wait, its task is %s: %s" % (truth, result["msg"])
+        reported = result.get("status")
+        if reported and reported not in RUNNING | {"UNKNOWN"} and truth is not None:
+            assert reported == truth, "the operation reported %s, its task is %s" % (reported, truth)
+
     @rule(seconds=st.sampled_from([5, 60, 1000, 4000]))
     def time_passes(self, seconds):
         self.time.sleep(seconds)
@@ -578,7 +613,8 @@ def test_modules_agree_with_the_simulator_on_random_profiles(tmp_path_factory, r
         "properties: %d examples, %d module runs, %d clock moves in %s s; %d retries accepted, 0 accepted twice, "
         "0 false outcomes" % (counts["examples"], counts["module runs"], counts["clock moves"], seconds,
                               counts["retries accepted"]),
-        "properties: %d steps met an outage or a restart (and no false outcome)" % counts["steps through an outage"],
+        "properties: %d steps met an outage or a restart (and no false outcome); %d password operations started" % (
+            counts["steps through an outage"], counts["operations started"]),
         "properties: module runs: %s" % ", ".join(
             "%s %d" % (k, v) for k, v in sorted(counts.items()) if k.startswith("credentials_task")),
         "properties: ends judged: %s" % ", ".join("%s %d" % item for item in sorted(FIGURES.ends.items())),
