@@ -90,6 +90,26 @@ class SddcManagerClient(TokenAuth, Transport):
             return page.get("elements") or []
         return page or []
 
+    def list_credentials_tasks_page(self, limit=None):
+        """One list read as ``(elements, total)``: the tasks answered (newest first, SDDC Manager says: the caller
+        checks) and ``pageMetadata.totalElements``, the number of tasks SDDC Manager holds (None when the answer does
+        not say). Elements that are not a list are an error, not an empty list: nothing may be concluded from them."""
+        params = {"limit": limit} if limit else None
+        page = self.request("GET", "/v1/credentials/tasks", params=params)
+        total = None
+        if isinstance(page, dict):
+            elements = page.get("elements") or []
+            metadata = page.get("pageMetadata")
+            total = metadata.get("totalElements") if isinstance(metadata, dict) else None
+        else:
+            elements = page or []
+        if not isinstance(elements, list):
+            raise SddcManagerError("SDDC Manager answered the credentials task list with elements of another shape "
+                                   "(%s, not a list)." % type(elements).__name__, kind="api")
+        if isinstance(total, bool) or not isinstance(total, int) or total < 0:
+            total = None
+        return elements, total
+
     def get_resource_credentials(self, task_id):
         return self.request("GET", "/v1/credentials/tasks/%s/resource-credentials" % _segment(task_id)) or []
 

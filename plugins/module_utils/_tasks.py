@@ -13,8 +13,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import re
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+
+from ansible.module_utils.common.warnings import warn as _module_warn
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _status, _verdict, _waiter
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import AmbiguousWriteError, SddcManagerError
@@ -26,6 +31,21 @@ LIST_THRESHOLD = 2
 WINDOW_PER_ID = 10
 # Reads by id sent side by side.
 READERS = 8
+# The newest tasks a poll of the event source reads first (TaskFeed); the window doubles while it may have cut off
+# new tasks.
+FIRST_WINDOW = 20
+# What one request costs beyond the task elements it carries, in bytes: the HTTP headers both ways with the token,
+# and SDDC Manager's own work per request (authentication, the query). It makes a read by id dearer than one more
+# element of a list read; with the size of the elements seen, it decides between one full read and reads by id.
+REQUEST_BYTES = 2000
+# The size of an element until one was measured: a credentials task of two sub-tasks as SDDC Manager lists it.
+ELEMENT_BYTES = 1500
+# Elements of each answer whose size is measured (their JSON); enough for an average, cheap at any list length.
+MEASURED = 3
+# The event source reads the whole list this often (seconds) even when every window reached tasks it knew: a task
+# that lists below the newest without being new to it (a retry SDDC Manager might continue under a new id with the
+# old creation time [guess], a task written late with an older time) is then seen within this time, not never.
+SWEEP_SECONDS = 3600
 
 # A write whose answer was lost, or answered 5xx by something that may have passed it on, is settled by reading
 # the task (``_confirm``): the first read CONFIRM_FIRST_PAUSE after it, each pause growing, for the settle time.
@@ -36,37 +56,317 @@ _sleep = time.sleep
 _wall_clock = time.time
 
 
+def out_of_order(tasks):
+    """The first pair ``(earlier, later)`` of listed tasks where the later one was created after the earlier one (so
+    the list is not newest first), or None. Tasks without a creation time that can be read are left out: nothing
+    says where they belong."""
+    previous = None
+    for task in tasks:
+        when = _creation(task)
+        if when is None:
+            continue
+        if previous is not None and _later(when, previous[0]):
+            return previous[1], task
+        previous = (when, task)
+    return None
+
+
+# SDDC Manager's own form of a time (UTC, "Z"): in this form text order is time order.
+_UTC_FORM = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+
+
+def _creation(task):
+    """A task's creation time as ``(text, epoch)``: epoch None for SDDC Manager's UTC form, compared as text; None
+    when the task has no creation time that can be read."""
+    text = task.get("creationTimestamp") if isinstance(task, dict) else None
+    if not isinstance(text, str) or not text:
+        return None
+    if _UTC_FORM.match(text):
+        return text, None
+    epoch = timestamp(text)
+    return None if epoch is None else (text, epoch)
+
+
+def _later(one, other):
+    """Whether creation time ``one`` is later than ``other``: as text when both have SDDC Manager's form and length
+    (a list of 20,000 is checked in milliseconds), else as epoch seconds."""
+    if one[1] is None and other[1] is None and len(one[0]) == len(other[0]):
+        return one[0] > other[0]
+    mine, theirs = timestamp(one[0]), timestamp(other[0])
+    return mine is not None and theirs is not None and mine > theirs
+
+
+def newest_first(tasks):
+    """``tasks`` sorted newest first by creation time, keeping ties in their order; those without one last."""
+    return sorted(tasks, key=lambda task: timestamp(task.get("creationTimestamp")) or 0.0, reverse=True)
+
+
+def is_open(task):
+    """Whether a task can still change: running, FAILED (SDDC Manager retries it under its id and in its place in
+    the list, which a retry does not move to the top) or in a status this collection does not know. Every other
+    end is final."""
+    found = _verdict.verdict(task)
+    return found.retryable or not found.ended
+
+
+class Listing:
+    """One answer to a list read: ``tasks`` (the elements that are tasks, in the order answered), ``total``
+    (``pageMetadata.totalElements``, or None), the ``limit`` asked and whether the answer was newest first."""
+
+    def __init__(self, elements, total, limit, ordered):
+        self.tasks = [task for task in elements if isinstance(task, dict)]
+        self.size = len(elements)
+        self.total = total
+        self.limit = limit
+        self.ordered = ordered
+
+    @property
+    def complete(self):
+        """Whether the answer holds every task SDDC Manager has: it says so (``totalElements``), or, when it does
+        not say, it answered fewer than asked (or all was asked)."""
+        if self.total is not None:
+            return self.size >= self.total
+        return self.limit is None or self.size < self.limit
+
+    def by_id(self):
+        return dict((task.get("id"), task) for task in self.tasks)
+
+
 class TaskReader:
-    """Reads given tasks at a cost that follows their number, not SDDC Manager's history.
+    """The one way this collection reads credentials tasks, at a cost that follows their number, not SDDC Manager's
+    history; the wait, ``discover`` (select_tasks), the info module and the event source (TaskFeed) all use it.
 
     SDDC Manager keeps every credentials task it ever ran and lists them newest first, each with all its
     sub-tasks, taking only ``limit``: a whole list read of a few years' history moves tens of thousands of tasks.
-    So a list read asks only for the newest ``WINDOW_PER_ID`` tasks per id, about what reading them one by one
-    costs; a task not in that window is read by id. When a window held fewer than half of the ids (the tasks are
-    older than the newest ones), later reads go by id only. Up to ``LIST_THRESHOLD`` ids are read by id.
+    So a list read for given ids asks only for the newest ``WINDOW_PER_ID`` tasks per id, about what reading them one
+    by one costs; a task not in that window is read by id. When a window held fewer than half of the ids (the tasks
+    are older than the newest ones), later reads go by id only. Up to ``LIST_THRESHOLD`` ids are read by id.
+
+    Every list answer's order is checked (creation times newest first, tasks without one left out). A window of a
+    list in another order is a sample of the history, not its newest part: the reader then warns once (``warn``:
+    the module's warnings by default, which Ansible returns with the result; the event source logs) and from then
+    on reads the whole list or by id, never a window. The tasks such an answer holds are still true reads of them.
+
+    Between one full list read and reads by id, the cheaper wins (``cheaper_in_full``): from ``totalElements`` and
+    the size of the elements seen, with ``REQUEST_BYTES`` per request.
+
+    ``elements`` and ``requests`` count what the reader has read (tasks received, list and by-id reads sent; a read
+    the client retried counts once).
     """
 
-    def __init__(self, client):
+    def __init__(self, client, warn=None):
         self.client = client
         self.windows = True
+        self.ordered = True
+        self.total = None
+        self.element_bytes = float(ELEMENT_BYTES)
+        self.elements = 0
+        self.requests = 0
+        self._warn = warn if warn is not None else _module_warn
+        self._lock = threading.Lock()  # reads by id count from several threads
+
+    def _count(self, requests, elements):
+        with self._lock:
+            self.requests += requests
+            self.elements += elements
+
+    def list(self, limit=None):
+        """One list read, the newest ``limit`` tasks (all with None), its order checked: a :class:`Listing`."""
+        self._count(1, 0)
+        elements, total = self.client.list_credentials_tasks_page(limit=limit)
+        self._count(0, len(elements))
+        if total is not None:
+            self.total = total
+        self._measure(elements)
+        pair = out_of_order(elements)
+        if pair is not None and self.ordered:
+            self.ordered = False
+            self._warn(
+                "SDDC Manager listed its credentials tasks out of order: task %s (created %s) came after task %s "
+                "(created %s), not newest first. A list of the newest tasks cannot be trusted, so this run reads the "
+                "whole list, or each task by id, from now on: the outcome is the same, but reads cost more."
+                % (pair[1].get("id"), pair[1].get("creationTimestamp"), pair[0].get("id"),
+                   pair[0].get("creationTimestamp")))
+        return Listing(elements, total, limit, pair is None)
+
+    def _measure(self, elements):
+        sample = [task for task in elements[:MEASURED] if isinstance(task, dict)]
+        if not sample:
+            return
+        try:
+            size = sum(len(json.dumps(task, separators=(",", ":"))) for task in sample) / float(len(sample))
+        except (TypeError, ValueError):
+            return
+        # A running average, so that one odd answer does not swing the choice.
+        self.element_bytes = (3 * self.element_bytes + size) / 4.0
+
+    def cheaper_in_full(self, count):
+        """Whether one full list read costs less than reading ``count`` tasks by id (False while the number of
+        tasks SDDC Manager holds is not known)."""
+        if self.total is None or count <= 0:
+            return False
+        return self.total * self.element_bytes + REQUEST_BYTES < count * (self.element_bytes + REQUEST_BYTES)
+
+    def get(self, task_id):
+        """One task by id (an unknown id raises ``SddcManagerError`` of kind ``not_found``)."""
+        self._count(1, 0)
+        task = get_task(self.client, task_id)
+        self._count(0, 1)
+        return task
+
+    def by_id(self, ids, gone=None):
+        """``{id: task}`` read one by one, side by side beyond LIST_THRESHOLD (READERS at most); with ``gone`` (a
+        set), an id SDDC Manager does not know (404: the task was deleted) goes there instead of raising."""
+        ids = list(dict.fromkeys(ids))
+
+        def one(task_id):
+            try:
+                return self.get(task_id)
+            except SddcManagerError as exc:
+                if gone is None or exc.kind != "not_found":
+                    raise
+                return None
+
+        if len(ids) > LIST_THRESHOLD:
+            # Many reads by id go side by side: a poll takes about one answer's time, not one per task.
+            with ThreadPoolExecutor(max_workers=min(READERS, len(ids))) as pool:
+                read = list(zip(ids, pool.map(one, ids)))
+        else:
+            read = [(task_id, one(task_id)) for task_id in ids]
+        found = {}
+        for task_id, task in read:
+            if task is None:
+                gone.add(task_id)
+            else:
+                found[task_id] = task
+        return found
+
+    def newest(self, limit=None):
+        """The newest ``limit`` tasks (all with None), newest first, right whatever order SDDC Manager lists in: when
+        a window is not newest first it is not the newest tasks, so the whole list is read and sorted instead."""
+        listing = self.list(limit=limit)
+        if not listing.ordered and not listing.complete:
+            listing = self.list()
+        tasks = newest_first(listing.tasks)
+        return tasks[:limit] if limit else tasks
 
     def read(self, ids):
         """``{id: credentials task}`` for ``ids``."""
         ids = list(ids)
         listed = {}
-        if len(ids) > LIST_THRESHOLD and self.windows:
-            window = self.client.list_credentials_tasks(limit=len(ids) * WINDOW_PER_ID)
-            listed = dict((task.get("id"), task) for task in window if isinstance(task, dict))
-            self.windows = 2 * sum(1 for task_id in ids if task_id in listed) >= len(ids)
-        unlisted = [task_id for task_id in ids if task_id not in listed]
-        if len(unlisted) > LIST_THRESHOLD:
-            # Many reads by id go side by side: a poll takes about one answer's time, not one per task.
-            with ThreadPoolExecutor(max_workers=min(READERS, len(unlisted))) as pool:
-                listed.update(zip(unlisted, pool.map(lambda task_id: get_task(self.client, task_id), unlisted)))
-        for task_id in unlisted:
-            if task_id not in listed:
-                listed[task_id] = get_task(self.client, task_id)
+        if len(ids) > LIST_THRESHOLD and self.windows and self.ordered:
+            window = self.list(limit=len(ids) * WINDOW_PER_ID)
+            listed = window.by_id()
+            self.windows = window.ordered and 2 * sum(1 for task_id in ids if task_id in listed) >= len(ids)
+        unlisted = [task_id for task_id in dict.fromkeys(ids) if task_id not in listed]
+        if len(unlisted) > LIST_THRESHOLD and self.cheaper_in_full(len(unlisted)):
+            # Many tasks out of a short history: one read of all of it moves less than one request per task.
+            everything = self.list().by_id()
+            listed.update((task_id, everything[task_id]) for task_id in unlisted if task_id in everything)
+            unlisted = [task_id for task_id in unlisted if task_id not in listed]
+        listed.update(self.by_id(unlisted))
         return dict((task_id, listed[task_id]) for task_id in ids)
+
+
+class TaskFeed:
+    """The credentials tasks the event source looks at, poll after poll, at a cost that follows the work (the
+    tasks new since the last poll and those still open), not SDDC Manager's history.
+
+    - The first poll reads the whole list: it learns every task, and every open one (:func:`is_open`: running,
+      FAILED, a status not known) is watched from then on.
+    - Each later poll reads a window of the newest tasks (``FIRST_WINDOW`` to start). While the oldest task of the
+      window was never seen at an earlier poll, the window may have cut off new tasks: it is read again twice as
+      large, up to the whole list. The next poll starts from the size that sufficed, halving while few tasks are new.
+    - A watched task that is not in the window is read by id (side by side), unless one full read costs less
+      (``TaskReader.cheaper_in_full``, from ``totalElements`` and the element sizes seen). A retried old FAILED task
+      keeps its id and its place deep in the list: its reads by id show it run and end again. A read by id that
+      answers 404 (the task was deleted) stops watching it. A task missing from a window is never taken for gone or
+      ended: only what a read shows is returned.
+    - Every ``SWEEP_SECONDS`` the poll reads the whole list anyway (see SWEEP_SECONDS); once an answer was not
+      newest first (the reader warns once), every poll reads the whole list.
+
+    A poll that fails changes nothing: the next one starts from the same knowledge. ``last`` holds the elements and
+    requests of the latest poll (``{"elements": N, "requests": R}``), ``polls`` the number of polls that answered.
+    """
+
+    def __init__(self, reader, clock=time.monotonic, first_window=FIRST_WINDOW, sweep=SWEEP_SECONDS):
+        self.reader = reader
+        self.clock = clock
+        self.first_window = first_window
+        self.window = first_window
+        self.sweep = sweep
+        self.swept = None
+        self.seen = set()
+        self.watched = set()
+        self.polls = 0
+        self.last = {"elements": 0, "requests": 0}
+
+    def poll(self):
+        """The tasks to look at now, in list order (newest first), then the watched ones read by id, newest first."""
+        elements, requests = self.reader.elements, self.reader.requests
+        try:
+            return self._poll()
+        finally:
+            self.last = {"elements": self.reader.elements - elements, "requests": self.reader.requests - requests}
+
+    def _poll(self):
+        now = self.clock()
+        window, grew = self.window, False
+        if self.swept is None or not self.reader.ordered or now - self.swept >= self.sweep:
+            listing = self.reader.list()
+        else:
+            while True:
+                whole = self.reader.total is not None and window >= self.reader.total
+                listing = self.reader.list(limit=None if whole else window)
+                if not listing.ordered:
+                    # Not the newest tasks but a sample: only the whole list shows what is new.
+                    if listing.limit is not None:
+                        listing = self.reader.list()
+                    break
+                if listing.complete or self._reaches_known(listing):
+                    break
+                window, grew = window * 2, True
+        tasks = listing.tasks
+        listed = set(str(task.get("id")) for task in tasks)
+        gone = set()
+        if not listing.complete:
+            missing = [task_id for task_id in self.watched if task_id not in listed]
+            if missing and listing.limit is not None and self.reader.cheaper_in_full(len(missing)):
+                listing = self.reader.list()
+                tasks = listing.tasks
+                listed = set(str(task.get("id")) for task in tasks)
+                missing = [task_id for task_id in missing if task_id not in listed]
+            if missing and not listing.complete:
+                tasks = tasks + newest_first(self.reader.by_id(sorted(missing), gone=gone).values())
+        self._commit(now, tasks, listing, window, grew, gone)
+        return tasks
+
+    def _reaches_known(self, listing):
+        """Whether the window's oldest task was seen at an earlier poll: everything listed after it is older still."""
+        ids = [str(task.get("id")) for task in listing.tasks if task.get("id") is not None]
+        return bool(ids) and ids[-1] in self.seen
+
+    def _commit(self, now, tasks, listing, window, grew, gone):
+        new = 0
+        for task in tasks:
+            if task.get("id") is None:
+                continue
+            task_id = str(task["id"])
+            if task_id not in self.seen:
+                new += 1
+                self.seen.add(task_id)
+            if is_open(task):
+                self.watched.add(task_id)
+            else:
+                self.watched.discard(task_id)
+        self.watched -= gone
+        if listing.limit is None:
+            self.swept = now
+        if grew:
+            self.window = window
+        elif 4 * new <= self.window:
+            self.window = max(self.first_window, self.window // 2)
+        self.polls += 1
 
 
 def fetch_tasks(client, ids):
@@ -369,29 +669,36 @@ def resolved_by(task, listed):
 
 
 def select_tasks(client, task_ids, discover=False, resource_types=None, resource_names=None, missing=None,
-                 wanted=to_retry):
+                 wanted=to_retry, reader=None):
     """``{id: task}`` for the given ids plus, with ``discover``, every listed task ``wanted(task, listed)`` picks
     (by default every FAILED, running or unresolved INCONSISTENT one) matching the filters.
 
     Running ones are there to be watched: a rerun after a wait that timed out must learn how they end.
-    One list read serves both the discovery and the status of the named tasks.  With ``missing`` (a dict), a
-    named id that SDDC Manager does not know goes there with its error instead of stopping the others.
+    One list read serves both the discovery and the status of the named tasks; it goes through ``reader`` (a
+    TaskReader, one of its own by default), which checks its order. With ``missing`` (a dict), a named id that SDDC
+    Manager does not know goes there with its error instead of stopping the others.
     """
+    reader = reader if reader is not None else TaskReader(client)
     task_ids = list(dict.fromkeys(task_ids))
     selected, by_id = {}, {}
-    if discover or len(task_ids) > LIST_THRESHOLD:
-        # Discovery needs every task (a FAILED one may be old); named ones only a window of the newest.
-        listed = client.list_credentials_tasks(limit=None if discover else len(task_ids) * WINDOW_PER_ID)
+    if discover:
+        # One full read per run, never a window: an old FAILED task can be anywhere in the history (a retry keeps
+        # its id and its place, and a failure nobody handled stays where it happened, years down the list).
+        listed = reader.list().tasks
         by_id = dict((task.get("id"), task) for task in listed)
-        for task in listed if discover else []:
+        for task in listed:
             if wanted(task, listed) and matches_resources(task, resource_types, resource_names):
                 selected[task.get("id")] = task
+    elif len(task_ids) > LIST_THRESHOLD and reader.ordered:
+        # Named ones only need a window of the newest (its tasks are true reads of them even if it came out of
+        # order: the reader has warned, and what it does not hold is read by id below).
+        by_id = reader.list(limit=len(task_ids) * WINDOW_PER_ID).by_id()
     for task_id in task_ids:
         if task_id in selected:
             continue
         try:
             # A task missing from the list (an older one past the server's page) is read by itself.
-            selected[task_id] = by_id[task_id] if task_id in by_id else get_task(client, task_id)
+            selected[task_id] = by_id[task_id] if task_id in by_id else reader.get(task_id)
         except SddcManagerError as exc:
             if missing is None or exc.kind != "not_found":
                 raise

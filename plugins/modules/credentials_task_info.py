@@ -42,6 +42,8 @@ options:
   limit:
     description:
       - Ask SDDC Manager for at most this many of the newest tasks before filtering.
+      - SDDC Manager lists newest first; when an answer is in another order, it is not the newest tasks, so the
+        module warns, reads the whole list and keeps the newest this many.
     type: int
   view:
     description:
@@ -147,7 +149,7 @@ tasks:
       elements: dict
 """
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks, _time
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._module import SddcManagerModule
 
@@ -163,11 +165,6 @@ def matches(task, statuses, resource_name, resource_type):
         return False
     return _tasks.matches_resources(task, [resource_type] if resource_type else None,
                                     [resource_name] if resource_name else None)
-
-
-def newest_first(tasks):
-    """SDDC Manager lists newest first, but nothing promises that order: sort, keeping ties; no timestamp last."""
-    return sorted(tasks, key=lambda task: _time.timestamp(task.get("creationTimestamp")) or 0.0, reverse=True)
 
 
 def main():
@@ -194,8 +191,10 @@ def main():
         if p["task_id"]:
             found = [_tasks.get_task(module.client, p["task_id"])]
         else:
-            found = [task for task in newest_first(module.client.list_credentials_tasks(limit=p["limit"]))
-                     if matches(task, statuses, p["resource_name"], p["resource_type"])]
+            # The reader checks the answer's order: with limit, a list that is not newest first is not the newest
+            # tasks, so it reads the whole list (and warns); the tasks come back newest first either way.
+            newest = _tasks.TaskReader(module.client).newest(limit=p["limit"])
+            found = [task for task in newest if matches(task, statuses, p["resource_name"], p["resource_type"])]
     except SddcManagerError as exc:
         module.fail_from(exc)
     tasks = [module.describe_task(task) for task in found]
