@@ -132,18 +132,24 @@ class RetryRun:
         return out
 
 
-def retry_many(client, selected, requests_by_id, check_mode=False, concurrency=16, missing=None):
+def retry_many(client, selected, requests_by_id, check_mode=False, concurrency=16, missing=None,
+               wait_timeout=_waiter.WAIT_TIMEOUT, wait_sleep=_waiter.WAIT_SLEEP):
     """Retry each of ``selected`` (``{id: task}``) that needs it, ``concurrency`` at a time; each id of
-    ``missing`` (``{id: error}``, ids SDDC Manager does not know) is one error among the results."""
+    ``missing`` (``{id: error}``, ids SDDC Manager does not know) is one error among the results.
+    ``wait_timeout``/``wait_sleep``: the wait for each but the last REMEDIATE of a remediation of several accounts."""
+
+    def wait_for(task_id):
+        return wait_after_writes(client, [task_id], timeout=wait_timeout, sleep=wait_sleep)
 
     def retry_one(item):
         task_id, task = item
         named = task_id in requests_by_id
         try:
             if _verdict.verdict(task).inconsistent:
-                # A retry cannot repair it: a REMEDIATE operation can, with the passwords really set.
+                # A retry cannot repair it: a REMEDIATE operation can, with the passwords really set; one per account,
+                # in turn, as the credentials module sends them.
                 return task_id, task, _operations.for_inconsistent(client, task, requests_by_id.get(task_id, {}),
-                                                                   check_mode), None, named
+                                                                   check_mode, wait_for), None, named
             return task_id, task, _tasks.retry(client, task_id, requests_by_id.get(task_id, {}), check_mode,
                                                task=task), None, named
         except SddcManagerError as exc:
@@ -165,4 +171,5 @@ def select_and_retry(client, requests_by_id, params, check_mode=False):
     missing = {}
     selected = _tasks.select_tasks(client, list(requests_by_id), discover=params["discover"], missing=missing,
                                    resource_types=params["resource_types"], resource_names=params["resource_names"])
-    return retry_many(client, selected, requests_by_id, check_mode, params["concurrency"], missing)
+    return retry_many(client, selected, requests_by_id, check_mode, params["concurrency"], missing,
+                      params.get("wait_timeout", _waiter.WAIT_TIMEOUT), params.get("wait_sleep", _waiter.WAIT_SLEEP))

@@ -180,17 +180,39 @@ def check_blockers(tasks, elements, operation):
             raise SddcManagerError(refusal(task, why, _resource_words(element), operation), kind=why)
 
 
+def one_per_account(operation, elements):
+    """The element lists to send, one request each: REMEDIATE takes one account per request ("You can remediate
+    the password for only one account at a time" [doc 4.4/5.0]; nothing says 9.x lifted it), so a REMEDIATE of
+    several accounts becomes one request per account, in the order given; any other operation is one request."""
+    if operation != "REMEDIATE":
+        return [list(elements)]
+    return [[dict(element, credentials=[credential])]
+            for element in elements for credential in element.get("credentials") or []]
+
+
 class Plan:
     """What a run would do: ``changed`` (an operation to start), the ``spec`` to send, the ``accounts`` it names,
-    the task list read before it (``known_ids``), and the message."""
+    the task list read before it (``known_ids``), and the message.  ``steps``: the element lists of the requests
+    to send in turn (:func:`one_per_account`); ``spec`` is the first one's."""
 
-    def __init__(self, operation, spec, accounts, changed, known_ids, msg):
+    def __init__(self, operation, spec, accounts, changed, known_ids, msg, steps=None, policy=None):
         self.operation = operation
         self.spec = spec
         self.accounts = accounts
         self.changed = changed
         self.known_ids = known_ids
         self.msg = msg
+        self.steps = steps or []
+        self.policy = policy
+
+    def step(self, index, known_ids):
+        """The plan of request ``index`` alone, knowing the tasks ``known_ids`` listed just before it."""
+        elements = self.steps[index]
+        names = accounts_of(elements)
+        started = _spec.article(self.operation)
+        return Plan(self.operation, _spec.build(self.operation, elements, self.policy), names, True, known_ids,
+                    "%s operation started on %s." % (started[0].upper() + started[1:], describe_accounts(names)),
+                    [elements], self.policy)
 
 
 def plan(client, options, on_secret):
@@ -209,10 +231,14 @@ def plan(client, options, on_secret):
                     "SDDC Manager already holds the given password of %s; no UPDATE operation was started."
                     % describe_accounts(names))
     check_blockers(tasks, elements, operation)
-    spec = _spec.build(operation, elements, options.get("auto_rotate_policy"))
+    steps = one_per_account(operation, elements)
+    policy = options.get("auto_rotate_policy")
     started = _spec.article(operation)
-    return Plan(operation, spec, names, True, known_ids,
-                "%s operation started on %s." % (started[0].upper() + started[1:], describe_accounts(names)))
+    msg = "%s operation started on %s." % (started[0].upper() + started[1:], describe_accounts(names))
+    if len(steps) > 1:
+        msg = ("%d REMEDIATE operations started, one per account, each after the one before ended SUCCESSFUL: %s."
+               % (len(steps), describe_accounts(names)))
+    return Plan(operation, _spec.build(operation, steps[0], policy), names, True, known_ids, msg, steps, policy)
 
 
 def _server_error(exc):
@@ -276,6 +302,111 @@ def start(client, plan_):
     return result
 
 
+class Run:
+    """The requests :func:`start_in_turn` sent, one entry each in ``steps`` (``accounts``, ``task_id``, ``task``
+    as last read, ``msg``, ``ended``: whether that read shows its end), the accounts nothing was sent for
+    (``not_done``), and why the run stopped before them (``stopped``, None when every request was sent)."""
+
+    def __init__(self, plan_):
+        self.plan = plan_
+        self.steps = []
+        self.not_done = []
+        self.stopped = None
+
+    @property
+    def last(self):
+        return self.steps[-1]
+
+    def stop(self, index, why):
+        self.not_done = accounts_of([e for elements in self.plan.steps[index:] for e in elements])
+        self.stopped = "%s; nothing was sent for %s, so %s not %s." % (
+            why.rstrip("."), describe_accounts(self.not_done), "it was" if len(self.not_done) == 1 else "they were",
+            "remediated" if self.plan.operation == "REMEDIATE" else "changed")
+
+    @property
+    def msg(self):
+        if len(self.plan.steps) == 1:
+            return self.steps[0]["msg"]
+        lines = []
+        for step in self.steps:
+            found = _verdict.verdict(step["task"])
+            state = found.status or "not known"
+            lines.append("%s: task %s (%s)" % (describe_accounts(step["accounts"]), step["task_id"] or "not known",
+                                               state))
+        text = ("%s operations, one per account, each started after the one before ended SUCCESSFUL: %s."
+                % (self.plan.operation, "; ".join(lines)))
+        notes = [step["note"] for step in self.steps if step["note"]]
+        if notes:
+            text += " " + " ".join(notes)
+        if self.stopped:
+            text += " Stopped: " + self.stopped
+        return text
+
+
+def start_in_turn(client, plan_, wait_for):
+    """Send ``plan_``'s requests (:attr:`Plan.steps`) in turn, each once; one request unless a REMEDIATE names
+    several accounts.
+
+    Before the next request is sent, the task of the one before must have ended SUCCESSFUL:
+    ``wait_for(task_id)`` follows it with the one waiter (a ``_waiter.WaitOutcome``).  Any other end, a wait that
+    runs out or fails, a task whose id is not known, a refusal or an error of the next request stops the run:
+    ``stopped`` says why and which accounts nothing was sent for, and what was done before stands.  An error of the
+    first request is raised (nothing was done), naming the accounts nothing was sent for."""
+    run = Run(plan_)
+    for index in range(len(plan_.steps)):
+        if index == 0:
+            step_plan = plan_ if len(plan_.steps) == 1 else plan_.step(0, plan_.known_ids)
+        else:
+            why = _wait_before_next(run.last, wait_for)
+            if why is not None:
+                run.stop(index, why)
+                return run
+            try:
+                # Read again: the tasks the last request started are known now, and someone may have locked a
+                # resource meanwhile (refused here, naming the task, before anything is sent).
+                tasks = client.list_credentials_tasks()
+                check_blockers(tasks, plan_.steps[index], plan_.operation)
+                step_plan = plan_.step(index, set(t.get("id") for t in tasks))
+            except SddcManagerError as exc:
+                run.stop(index, exc.message)
+                return run
+        try:
+            started = start(client, step_plan)
+        except SddcManagerError as exc:
+            if index == 0:
+                if len(plan_.steps) > 1:
+                    exc.message = "%s Nothing was sent for the other accounts: %s." % (
+                        exc.message, describe_accounts(accounts_of([e for es in plan_.steps[1:] for e in es])))
+                    exc.args = (exc.message,)
+                raise
+            run.stop(index, exc.message)
+            return run
+        run.steps.append({"accounts": step_plan.accounts, "task_id": started["task_id"], "task": started["task"],
+                          "msg": started["msg"], "ended": _verdict.verdict(started["task"]).ended,
+                          # what start() said beyond "started" (a lost answer, a task not known yet)
+                          "note": started["msg"] if started["msg"] != step_plan.msg else None})
+    return run
+
+
+def _wait_before_next(step, wait_for):
+    """None when the task of ``step`` ended SUCCESSFUL (``step`` updated with its last read); else why not."""
+    if not step["task_id"]:
+        return ("SDDC Manager accepted the operation on %s, but which task it started is not known, so whether it "
+                "ended SUCCESSFUL cannot be learnt" % describe_accounts(step["accounts"]))
+    try:
+        waited = wait_for(step["task_id"])
+    except SddcManagerError as exc:
+        return "Waiting for task %s failed: %s" % (step["task_id"], exc.message)
+    step["task"] = waited.tasks[step["task_id"]]
+    found = waited.verdicts[step["task_id"]]
+    step["ended"] = found.ended
+    if waited.timed_out:
+        return "Task %s was still %s when the wait ran out (wait_timeout)" % (step["task_id"], found.status)
+    if not found.succeeded:
+        return found.message
+    return None
+
+
 def _not_started(plan_, exc):
     what = "%s operation" % plan_.operation
     if getattr(exc, "timed_out", False):
@@ -292,9 +423,11 @@ def _not_started(plan_, exc):
         kind="ambiguous", url=exc.url, status_code=exc.status_code)
 
 
-def remediate(client, task, options, check_mode=False):
+def remediate(client, task, options, check_mode=False, wait_for=None):
     """Repair an INCONSISTENT task: start a REMEDIATE operation on its resources with the given elements (the
-    passwords really set on the accounts).  A result in the form of ``_tasks.retry``'s, plus ``remediated_by``."""
+    passwords really set on the accounts), one per account, in turn (``wait_for``: see :func:`start_in_turn`).
+    A result in the form of ``_tasks.retry``'s, plus ``remediated_by`` (the last task started, the one a wait
+    follows) and ``remediation_task_ids``; raises when the run stopped before every account was remediated."""
     task_id = task.get("id")
     elements = options.get("elements") or []
     own = _tasks.resources_of(task)
@@ -309,24 +442,36 @@ def remediate(client, task, options, check_mode=False):
     names = accounts_of(elements)
     tasks = client.list_credentials_tasks()
     check_blockers([t for t in tasks if t.get("id") != task_id], elements, "REMEDIATE")
+    steps = one_per_account("REMEDIATE", elements)
     if check_mode:
-        result["msg"] = "Task %s is INCONSISTENT; a REMEDIATE operation on %s would start (check mode)." % (
-            task_id, describe_accounts(names))
+        result["msg"] = "Task %s is INCONSISTENT; %s on %s would start (check mode)." % (
+            task_id, "a REMEDIATE operation" if len(steps) == 1 else
+            "%d REMEDIATE operations, one per account, in turn," % len(steps), describe_accounts(names))
         return result
-    plan_ = Plan("REMEDIATE", _spec.build("REMEDIATE", elements), names, True, set(t.get("id") for t in tasks), "")
-    plan_.msg = "Task %s is INCONSISTENT; a REMEDIATE operation started on %s." % (task_id, describe_accounts(names))
-    started = start(client, plan_)
-    result.update(task=started["task"], task_id=started["task_id"] or task_id, remediated_by=started["task_id"],
-                  msg=started["msg"])
+    plan_ = Plan("REMEDIATE", _spec.build("REMEDIATE", steps[0]), names, True, set(t.get("id") for t in tasks),
+                 "a REMEDIATE operation started on %s." % describe_accounts(names), steps)
+    # The same requests, in the same turn, as the credentials module sends (one per account, each after the one
+    # before ended SUCCESSFUL).
+    run = start_in_turn(client, plan_, wait_for)
+    if run.stopped:
+        # Some accounts were not remediated: the task is not repaired, whatever the last task started shows, so
+        # this is an error for it (never "remediated by"); the message gives every task started and its end.
+        raise SddcManagerError("Task %s is INCONSISTENT; %s" % (task_id, run.msg), kind="remediation_stopped")
+    last = run.last
+    result.update(task=last["task"], task_id=last["task_id"] or task_id, remediated_by=last["task_id"],
+                  remediation_task_ids=[step["task_id"] for step in run.steps],
+                  msg="Task %s is INCONSISTENT; %s" % (task_id, run.msg[0].lower() + run.msg[1:]
+                                                        if len(steps) == 1 else run.msg))
     return result
 
 
-def for_inconsistent(client, task, options, check_mode=False):
+def for_inconsistent(client, task, options, check_mode=False, wait_for=None):
     """What the bulk retry does with an INCONSISTENT task: remediate it with a REMEDIATE spec, say it no longer
-    decides when a newer task on its resources does, else raise (``needs_input``) saying what to give."""
+    decides when a newer task on its resources does, else raise (``needs_input``) saying what to give.
+    ``wait_for(task_id)``: the one waiter, for a remediation of several accounts (:func:`start_in_turn`)."""
     task_id = task.get("id")
     if options.get("operation_type") == "REMEDIATE" and options.get("elements"):
-        return remediate(client, task, options, check_mode)
+        return remediate(client, task, options, check_mode, wait_for)
     newer = _tasks.resolved_by(task, client.list_credentials_tasks())
     if newer is not None:
         return {"changed": False, "retried": False, "task": task, "before": task, "task_id": task_id,

@@ -15,7 +15,7 @@ description:
   - Starts a password operation on the accounts of one or more resources - V(ROTATE), V(UPDATE), V(REMEDIATE) or
     V(UPDATE_AUTO_ROTATE_POLICY) - as a new credentials task, and optionally waits for it to end.
   - V(REMEDIATE) is how an INCONSISTENT resource is repaired - a retry cannot do it. Give the password that is really
-    set on the account now.
+    set on the account now. Several accounts are remediated one at a time, one operation each.
   - Before it sends anything, the module reads the credentials tasks. It refuses, naming the task and what to do
     with it, when a resource is locked - it has a FAILED or running credentials task, which must first be retried,
     cancelled or waited for - or when its newest task is INCONSISTENT and the operation is not V(REMEDIATE).
@@ -30,7 +30,8 @@ options:
   wait:
     description:
       - Wait for the operation's task to end and report how it ended.
-      - With V(false) the module returns as soon as SDDC Manager accepts the operation.
+      - With V(false) the module returns as soon as SDDC Manager accepts the operation (the last one, for a
+        V(REMEDIATE) of several accounts, as each before it is waited for anyway).
     type: bool
     default: false
   fail_on_failure:
@@ -54,10 +55,13 @@ attributes:
     description: Shows the operation that would start (or started) and its accounts, without passwords.
     support: full
 notes:
-  - SDDC Manager remediates one account per V(REMEDIATE) operation (VCF 4.4 and 5.0 documentation); give one
-    account in O(elements), and run the module once per account.
+  - SDDC Manager remediates one account per V(REMEDIATE) operation (VCF 4.4 and 5.0 documentation). Given several
+    accounts, the module starts one V(REMEDIATE) per account, in the order of O(elements), and waits for each
+    (O(wait_timeout), O(wait_sleep)) until it ended V(SUCCESSFUL) before it starts the next, whatever O(wait)
+    says. Any other end stops it, the accounts that were not remediated are in RV(not_done), and the module fails
+    (unless O(fail_on_failure=false)). RV(operations) reports each operation started.
   - The role C(vcf.sddc_manager.retry_credentials_tasks) remediates an INCONSISTENT task given in its
-    C(retry_credentials_tasks_specs) with O(operation_type=REMEDIATE).
+    C(retry_credentials_tasks_specs) with O(operation_type=REMEDIATE), one account at a time in the same way.
   - If the answer to the request is lost, the module reads the task list to learn whether the operation started.
     It never sends the request twice.
   - Requires an SDDC Manager user with the ADMIN role.
@@ -134,9 +138,10 @@ accounts:
   elements: dict
 task_id:
   description:
-    - Id of the credentials task the operation started. V(null) when nothing was started (check mode, or an
-      V(UPDATE) to the passwords SDDC Manager already holds), or when SDDC Manager accepted the operation but did
-      not say which task it started (the message says so).
+    - Id of the credentials task the operation started (the last one started, for a V(REMEDIATE) of several
+      accounts). V(null) when nothing was started (check mode, or an V(UPDATE) to the passwords SDDC Manager already
+      holds), or when SDDC Manager accepted the operation but did not say which task it started (the message says
+      so).
   returned: always
   type: str
 status:
@@ -165,9 +170,30 @@ failed_subtasks:
   type: list
   elements: dict
 elapsed:
-  description: Seconds spent waiting, with O(wait=true).
+  description: Seconds spent waiting for the last operation started, with O(wait=true).
   returned: when O(wait=true) and an operation was started
   type: float
+operations:
+  description:
+    - One entry per operation started, in order - one, or one per account for a V(REMEDIATE) of several accounts -
+      each with C(accounts) (as RV(accounts)), C(task_id), C(status) (normalised, as last read) and C(verdict) (as
+      RV(verdict)).
+  returned: when an operation was started
+  type: list
+  elements: dict
+  sample:
+    - accounts: [{resource_name: esxi-01.example.com, resource_id: null, resource_type: ESXI, username: root,
+                  credential_type: SSH}]
+      task_id: 3f1c2a9e-6d0b-4a7e-9b8c-1e2d3f4a5b6c
+      status: SUCCESSFUL
+      verdict: succeeded
+not_done:
+  description:
+    - The accounts no operation was started for, because the V(REMEDIATE) of an account before them did not end
+      V(SUCCESSFUL) (or its wait ran out, or the next request failed); the message says why. Never a password.
+  returned: when a V(REMEDIATE) of several accounts stopped before the last account
+  type: list
+  elements: dict
 """
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _batch, _operations, _spec, _verdict
@@ -185,42 +211,73 @@ def main():
     if problems:
         module.fail_problems(problems)
     module.warn_resource_types(p)
+
+    def wait_for(task_id):
+        # Each REMEDIATE but the last of several accounts is waited for before the next one is sent, wait or not.
+        return _batch.wait_after_writes(module.client, [task_id], None, None, p["wait_timeout"], p["wait_sleep"])
+
     try:
         plan = _operations.plan(module.client, p, on_secret=module.no_log_values.add)
-        started = _operations.start(module.client, plan) if plan.changed and not module.check_mode else None
+        run = _operations.start_in_turn(module.client, plan, wait_for) if plan.changed and not module.check_mode \
+            else None
     except SddcManagerError as exc:
         module.fail_from(exc, operation_type=p["operation_type"])
     out = dict(changed=plan.changed, operation_type=plan.operation, accounts=plan.accounts, task_id=None,
                msg=plan.msg)
     if plan.changed and module.check_mode:
+        what = _spec.article(plan.operation)
+        if len(plan.steps) > 1:
+            what = "%d %s operations, one per account, each after the one before ended SUCCESSFUL," % (
+                len(plan.steps), plan.operation)
         out.update(status=_verdict.PREDICTED_STATUS["start"], msg="Check mode: %s would start on %s; nothing was "
-                   "sent." % (_spec.article(plan.operation), _operations.describe_accounts(plan.accounts)))
+                   "sent." % (what, _operations.describe_accounts(plan.accounts)))
     if module._diff:
         out["diff"] = {"before": {"operation_started": None},
                        "after": {"operation_started": {"operation_type": plan.operation, "accounts": plan.accounts}
                                  if plan.changed else None}}
-    if started is None:
+    if run is None:
         module.exit_json(**out)
-    out.update(msg=started["msg"], task_id=started["task_id"])
-    _describe(module, out, started["task"])
-    if not (p["wait"] and started["task_id"]):
+    last = run.last
+    out.update(task_id=last["task_id"], msg=run.msg)
+    found = _describe(module, out, last["task"])
+    timed_out = False
+    if p["wait"] and last["task_id"] and not run.stopped:
+        try:
+            waited = _batch.wait_after_writes(module.client, [last["task_id"]], None, None, p["wait_timeout"],
+                                              p["wait_sleep"])
+        except SddcManagerError as exc:
+            out.update(exc.details(), operations=_steps(run), msg="%s Waiting for it to end failed: %s" % (
+                run.msg, exc.message))
+            module.fail_json(**out)
+        module.warn_unknown_statuses(waited.tasks.values())
+        last["task"] = waited.tasks[last["task_id"]]
+        found = _describe(module, out, last["task"], elapsed=round(waited.elapsed, 1))
+        timed_out = waited.timed_out
+        if timed_out:
+            out["msg"] = "%s Task %s was still %s after wait_timeout (%d s)." % (out["msg"], out["task_id"],
+                                                                                 out["status"], p["wait_timeout"])
+        else:
+            out["msg"] = "%s %s" % (out["msg"], found.message)
+    out["operations"] = _steps(run)
+    if run.stopped:
+        # Not every account was changed: a failure even when the last task started ended well.
+        out["not_done"] = run.not_done
+        if p["fail_on_failure"]:
+            module.fail_json(**out)
         module.exit_json(**out)
-    try:
-        waited = _batch.wait_after_writes(module.client, [started["task_id"]], None, None, p["wait_timeout"],
-                                          p["wait_sleep"])
-    except SddcManagerError as exc:
-        out.update(exc.details(), msg="%s Waiting for it to end failed: %s" % (out["msg"], exc.message))
-        module.fail_json(**out)
-    module.warn_unknown_statuses(waited.tasks.values())
-    found = _describe(module, out, waited.tasks[started["task_id"]], elapsed=round(waited.elapsed, 1))
-    if waited.timed_out:
-        out["msg"] = "%s Task %s was still %s after wait_timeout (%d s)." % (out["msg"], out["task_id"],
-                                                                             out["status"], p["wait_timeout"])
-    else:
-        out["msg"] = "%s %s" % (out["msg"], found.message)
-    if (waited.timed_out or found.did_not_succeed) and p["fail_on_failure"]:
+    if p["wait"] and last["task_id"] and (timed_out or found.did_not_succeed) and p["fail_on_failure"]:
         module.fail_json(**out)
     module.exit_json(**out)
+
+
+def _steps(run):
+    """One entry per operation started: its accounts, task id, status and verdict."""
+    out = []
+    for step in run.steps:
+        found = _verdict.verdict(step["task"])
+        out.append(dict(accounts=step["accounts"], task_id=step["task_id"], status=found.status,
+                        verdict=found.state))
+    return out
 
 
 def _describe(module, out, task, **extra):

@@ -8,7 +8,7 @@ import pytest
 from helpers import sub_task, task
 
 from ansible_collections.vcf.sddc_manager.plugins.filter.retry_report import role_words, retry_summary
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _operations, _tasks
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _operations, _tasks, _verdict, _waiter
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
 
 
@@ -109,3 +109,112 @@ def test_the_report_gives_a_failed_remediation_with_sddc_managers_reason():
     [line] = summary["problems"]
     assert line.startswith("Task lost (ROTATE esxi-1) is INCONSISTENT and its remediation, task new, ended FAILED")
     assert "Wrong password. [PASSWORD_REMEDIATE_PASSWORD_MISMATCH]" in line
+
+
+# -- REMEDIATE, one account per request ---------------------------------------------------------------------------
+
+PASSWORDS = {"esxi-1": "PLANTED-real-esxi-1-5e0c", "esxi-2": "PLANTED-real-esxi-2-5e0c"}
+
+
+def _remediate_options(*hosts):
+    return {"operation_type": "REMEDIATE", "elements": [
+        {"resource_name": host, "resource_type": "ESXI",
+         "credentials": [{"credential_type": "SSH", "username": "root", "password": PASSWORDS[host]}]}
+        for host in hosts]}
+
+
+class _Sddc:
+    """SDDC Manager as far as starting operations goes: each accepted request is a task that ends as ``ends`` says
+    (in order) once the waiter reads it; ``events`` is what happened, in order."""
+
+    def __init__(self, ends, listed=()):
+        self.ends = list(ends)
+        self.tasks = list(listed)
+        self.events = []
+        self.specs = []
+
+    def list_credentials_tasks(self):
+        return list(reversed(self.tasks))
+
+    def start_credentials_operation(self, spec):
+        self.specs.append(spec)
+        task_id = "op-%d" % len(self.specs)
+        hosts = [e["resourceName"] for e in spec["elements"]]
+        self.tasks.append(on(task_id, "IN_PROGRESS", "2026-11-27T10:00:0%d.000Z" % len(self.specs), *hosts,
+                             operation=spec["operationType"]))
+        self.events.append("start %s %s" % (task_id, ",".join(hosts)))
+        return {"id": task_id, "status": "In Progress"}
+
+    def get_credentials_task(self, task_id):
+        return next(t for t in self.tasks if t["id"] == task_id)
+
+    def wait_for(self, task_id):
+        task_ = self.get_credentials_task(task_id)
+        task_["status"] = self.ends.pop(0)
+        self.events.append("%s %s" % (task_id, task_["status"]))
+        waiter = _waiter.Waiter(lambda ids: {i: self.get_credentials_task(i) for i in ids}, 5, 0.01)
+        return waiter.wait([task_id])
+
+
+def _plan(sddc, options):
+    return _operations.plan(sddc, options, on_secret=lambda _secret: None)
+
+
+def test_a_remediate_of_several_accounts_sends_one_request_per_account_each_after_the_one_before_succeeded():
+    sddc = _Sddc(["SUCCESSFUL"])
+    run = _operations.start_in_turn(sddc, _plan(sddc, _remediate_options("esxi-1", "esxi-2")), sddc.wait_for)
+    assert sddc.events == ["start op-1 esxi-1", "op-1 SUCCESSFUL", "start op-2 esxi-2"]
+    assert [len(spec["elements"]) for spec in sddc.specs] == [1, 1]
+    assert [[c["password"] for c in spec["elements"][0]["credentials"]] for spec in sddc.specs] == [
+        [PASSWORDS["esxi-1"]], [PASSWORDS["esxi-2"]]]
+    assert run.stopped is None and run.not_done == []
+    assert [(s["task_id"], _verdict.verdict(s["task"]).status) for s in run.steps] == [
+        ("op-1", "SUCCESSFUL"), ("op-2", "IN_PROGRESS")]
+    assert "root (SSH) on esxi-1: task op-1 (SUCCESSFUL); root (SSH) on esxi-2: task op-2 (IN_PROGRESS)" in run.msg
+    assert not any(secret in run.msg for secret in PASSWORDS.values())
+
+
+def test_two_accounts_of_one_resource_are_two_requests_too():
+    options = _remediate_options("esxi-1")
+    options["elements"][0]["credentials"].append({"credential_type": "SSH", "username": "audit", "password": "p2"})
+    sddc = _Sddc(["SUCCESSFUL"])
+    run = _operations.start_in_turn(sddc, _plan(sddc, options), sddc.wait_for)
+    assert [[c["username"] for c in spec["elements"][0]["credentials"]] for spec in sddc.specs] == [
+        ["root"], ["audit"]]
+    assert run.stopped is None
+
+
+@pytest.mark.parametrize("end", ["FAILED", "INCONSISTENT", "USER_CANCELLED"])
+def test_a_remediation_that_did_not_succeed_stops_the_rest_and_names_them(end):
+    sddc = _Sddc([end])
+    run = _operations.start_in_turn(sddc, _plan(sddc, _remediate_options("esxi-1", "esxi-2")), sddc.wait_for)
+    assert sddc.events == ["start op-1 esxi-1", "op-1 %s" % end]
+    assert len(sddc.specs) == 1
+    assert [a["resource_name"] for a in run.not_done] == ["esxi-2"]
+    assert "Task op-1 " in run.stopped
+    assert run.stopped.endswith("nothing was sent for root (SSH) on esxi-2, so it was not remediated.")
+
+
+def test_other_operations_stay_one_request():
+    sddc = _Sddc([])
+    options = {"operation_type": "ROTATE", "elements": [
+        {"resource_name": host, "resource_type": "ESXI",
+         "credentials": [{"credential_type": "SSH", "username": "root"}]} for host in ("esxi-1", "esxi-2")]}
+    run = _operations.start_in_turn(sddc, _plan(sddc, options), sddc.wait_for)
+    assert sddc.events == ["start op-1 esxi-1,esxi-2"] and run.stopped is None
+
+
+def test_the_roles_remediation_of_several_accounts_goes_in_turn_too():
+    sddc = _Sddc(["SUCCESSFUL"], listed=[LOST])
+    result = _operations.for_inconsistent(sddc, LOST, _remediate_options("esxi-1", "esxi-2"), wait_for=sddc.wait_for)
+    assert sddc.events == ["start op-1 esxi-1", "op-1 SUCCESSFUL", "start op-2 esxi-2"]
+    assert result["remediated_by"] == "op-2" and result["remediation_task_ids"] == ["op-1", "op-2"]
+
+
+def test_the_roles_remediation_that_stopped_is_an_error_never_remediated_by():
+    sddc = _Sddc(["FAILED"], listed=[LOST])
+    with pytest.raises(SddcManagerError) as info:
+        _operations.for_inconsistent(sddc, LOST, _remediate_options("esxi-1", "esxi-2"), wait_for=sddc.wait_for)
+    assert len(sddc.specs) == 1
+    assert info.value.message.startswith("Task lost is INCONSISTENT; REMEDIATE operations, one per account")
+    assert "so it was not remediated" in info.value.message and "esxi-2" in info.value.message
