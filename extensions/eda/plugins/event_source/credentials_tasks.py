@@ -6,6 +6,16 @@
 It polls SDDC Manager's credentials task list and puts one event on the queue each time a task enters a
 watched status (FAILED, INCONSISTENT, ...). HTTP, TLS, authentication, token renewal, read retries and
 redaction are the collection's own client (``plugins/module_utils``), the one the modules use.
+
+What a poll reads is the collection's one task reader (``_tasks.TaskFeed`` over ``_tasks.TaskReader``): the whole
+list at the first poll, then a window of the newest tasks (grown while it may have cut off new ones) and the open
+tasks outside it by id, so that a poll's cost follows the tasks new or open, not SDDC Manager's history.
+
+What each poll cost, for a benchmark or a person: after every poll that answered, one DEBUG line on the logger
+``vcf.sddc_manager.credentials_tasks``: ``vcf.sddc_manager.credentials_tasks: polled: N elements, R requests``
+(N tasks received, R reads sent: list and by-id reads, a read the client retried counting once); and
+``TaskFeed.last`` (``{"elements": N, "requests": R}``) and ``TaskFeed.polls`` on the feed, which ``main`` keeps
+in the module attribute ``FEEDS`` (one per running ``main``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,9 +32,14 @@ DOCUMENTATION = r"""
 name: credentials_tasks
 short_description: Events for SDDC Manager credentials tasks that fail
 description:
-  - Polls the credentials (password) task list of one SDDC Manager every O(interval) seconds, one list read per
-    poll whatever the number of tasks, and puts one event on the queue each time a task enters one of
-    O(statuses).
+  - Polls the credentials (password) task list of one SDDC Manager every O(interval) seconds and puts one event on
+    the queue each time a task enters one of O(statuses).
+  - The first poll reads the whole list. Later polls read only a window of the newest tasks (20 to start, larger
+    while new tasks keep coming), and the tasks still open (running or FAILED, which a retry runs again in their
+    place) that are not in it one by one, or the whole list when that costs less; so a poll's cost follows the
+    tasks that are new or open, not SDDC Manager's history. Once an hour a poll reads the whole list anyway.
+  - SDDC Manager lists newest first; if an answer comes in another order, the source logs one warning and reads
+    the whole list at every poll from then on.
   - A task that fails again after a retry is a new event, with its O(statuses) entry count in C(attempt). A new
     entry is recognised by a new completion time, or, for a task without one, by a running or different status
     seen in between. A read that shows an end seen before again (a stale read after a retry) is no event.
@@ -199,6 +214,8 @@ MEMORY_LIMIT = 20000
 EPISODES_KEPT = 16
 # While SDDC Manager stays away, a status line this often (seconds).
 STATUS_EVERY = 300
+# The task feed of each running ``main``: its ``last`` and ``polls`` say what each poll read (see the docstring).
+FEEDS = []
 
 
 class Settings:
@@ -537,6 +554,9 @@ async def main(queue, args):
     if not settings.validate_certs:
         LOG.warning("%s: %s", PLUGIN, _options.VALIDATE_CERTS_OFF)
     client = make_client(settings, secrets)
+    reader = _tasks.TaskReader(client, warn=lambda message: LOG.warning("%s: %s", PLUGIN, mask(message, secrets)))
+    feed = _tasks.TaskFeed(reader)
+    FEEDS.append(feed)
     events = TaskEvents(settings)
     outage = Outage(settings)
     LOG.info("%s: watching the credentials tasks of %s:%d every %s s for %s", PLUGIN, settings.hostname,
@@ -545,7 +565,7 @@ async def main(queue, args):
     try:
         while True:
             try:
-                tasks = await asyncio.to_thread(client.list_credentials_tasks)
+                tasks = await asyncio.to_thread(feed.poll)
             except _client.SddcManagerError as exc:
                 message = mask(exc.message, secrets)
                 if not answered_once and exc.kind in FATAL_AT_START:
@@ -561,10 +581,12 @@ async def main(queue, args):
                 continue
             answered_once = True
             outage.answered()
-            for event in events.observe(tasks if isinstance(tasks, list) else []):
+            LOG.debug("%s: polled: %d elements, %d requests", PLUGIN, feed.last["elements"], feed.last["requests"])
+            for event in events.observe(tasks):
                 await queue.put(mask(event, secrets))
             await asyncio.sleep(outage.schedule.pause())
     finally:
+        FEEDS.remove(feed)
         if client.logins:
             # The source's own session: its refresh token should not outlive it.
             try:

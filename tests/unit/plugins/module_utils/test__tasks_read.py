@@ -9,6 +9,7 @@ import pytest
 from responses import matchers
 
 from client_helpers import TASK_ID, TASKS
+import helpers
 from helpers import methods
 from tasks_helpers import task
 
@@ -260,3 +261,155 @@ def test_select_tasks_puts_unknown_named_ids_aside_when_asked(rsps, client):
     assert list(missing) == ["nope"] and "No credentials task with id nope exists" in missing["nope"].message
     with pytest.raises(SddcManagerError):
         _tasks.select_tasks(client, ["nope"])
+
+
+# --- the order check of every list answer, and the fallback -------------------------------------------------------
+
+def _created(task_id, created, status="SUCCESSFUL"):
+    """A task created at ``created`` (None: no creation time)."""
+    return helpers.task(task_id, status, created=created, completed=None if status != "SUCCESSFUL" else created)
+
+
+def _at(task_id, minute, status="SUCCESSFUL"):
+    """A task created at 10:<minute> UTC on 2026-11-27."""
+    return _created(task_id, "2026-11-27T10:%02d:00.000Z" % minute, status)
+
+
+def _reader(client):
+    warnings = []
+    return _tasks.TaskReader(client, warn=warnings.append), warnings
+
+
+@pytest.mark.parametrize("created, pair", [
+    (["10:05:00.000Z", "10:04:00.000Z", "10:04:00.000Z", "10:01:00.000Z"], None),     # newest first, a tie kept
+    (["10:01:00.000Z", "10:04:00.000Z"], (0, 1)),                                       # oldest first
+    (["10:05:00.000Z", None, "not a time", "10:04:00.000Z"], None),                    # unreadable ones left out
+    (["10:05:00.000Z", None, "10:06:00.000Z"], (0, 2)),                                 # ... but not what is around them
+    (["10:05:00.000Z", "10:05:30Z", "11:04:00+01:00", "10:03:59.5Z"], (0, 1)),        # other forms, by their time
+    (["10:05:00.000Z", "11:04:00+01:00", "10:03:59.5Z"], None),
+])
+def test_the_order_check_wants_creation_times_newest_first(created, pair):
+    listed = [_created("t-%d" % i, when if when in (None, "not a time") else "2026-11-27T" + when)
+              for i, when in enumerate(created)]
+    found = _tasks.out_of_order(listed + ["not a task"])
+    assert (None if found is None else tuple(int(t["id"][2:]) for t in found)) == pair
+
+
+def test_an_answer_out_of_order_warns_once_and_the_reader_reads_by_id_from_then_on(rsps, client):
+    ids = ["t-1", "t-2", "t-3"]
+    # Oldest first: the 30 asked for are the oldest tasks, which hold t-1 only.
+    rsps.get(TASKS, json={"elements": [_at("t-1", 0)] + [_at("old-%d" % i, i + 1) for i in range(29)],
+                          "pageMetadata": {"totalElements": 20000}})
+    for task_id in ids:
+        rsps.get(TASKS + "/" + task_id, json=task(task_id, status="IN_PROGRESS"))
+    reader, warnings = _reader(client)
+    first = reader.read(ids)
+    assert first["t-1"]["status"] == "SUCCESSFUL"  # the window's own tasks are true reads of them
+    assert first["t-2"]["status"] == first["t-3"]["status"] == "IN_PROGRESS"
+    assert not reader.ordered and not reader.windows
+    assert len(warnings) == 1
+    assert "out of order: task old-0 (created 2026-11-27T10:01:00.000Z) came after task t-1" in warnings[0]
+    assert "reads the whole list, or each task by id, from now on" in warnings[0]
+    reader.read(ids)
+    calls = methods(rsps, paths=True)
+    assert calls[0] == ("GET", "/v1/credentials/tasks?limit=30")
+    assert sorted(calls[1:]) == sorted([("GET", "/v1/credentials/tasks/t-2"), ("GET", "/v1/credentials/tasks/t-3")]
+                                       + [("GET", "/v1/credentials/tasks/" + i) for i in ids])
+    assert len(warnings) == 1
+
+
+def test_an_answer_newest_first_is_no_warning(rsps, client):
+    rsps.get(TASKS, json={"elements": [_at("t-%d" % i, 30 - i) for i in range(1, 4)]})
+    reader, warnings = _reader(client)
+    assert sorted(reader.read(["t-1", "t-2", "t-3"])) == ["t-1", "t-2", "t-3"]
+    assert warnings == [] and reader.ordered and reader.windows
+
+
+def test_without_a_warn_callback_the_warning_goes_to_the_modules_warnings(rsps, client):
+    from ansible.module_utils.common import warnings as module_warnings
+
+    rsps.get(TASKS, json={"elements": [_at("a", 1), _at("b", 2)]})
+    _tasks.TaskReader(client).list()
+    assert any("listed its credentials tasks out of order: task b" in text
+               for text in module_warnings.get_warning_messages())
+
+
+def test_discover_reads_the_whole_list_once_and_checks_its_order(rsps, client):
+    rsps.get(TASKS, json={"elements": [_at("ok", 1), _at("failed-old", 2, "FAILED"), _at("failed-new", 9, "FAILED")],
+                          "pageMetadata": {"totalElements": 3}})
+    reader, warnings = _reader(client)
+    selected = _tasks.select_tasks(client, [], discover=True, reader=reader)
+    assert sorted(selected) == ["failed-new", "failed-old"]  # a full list in any order holds every task
+    assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks")]
+    assert len(warnings) == 1 and not reader.ordered
+
+
+def test_named_tasks_after_an_answer_out_of_order_are_read_by_id(rsps, client):
+    rsps.get(TASKS, json={"elements": [_at("a", 1), _at("b", 2)]})
+    for task_id in "abc":
+        rsps.get(TASKS + "/" + task_id, json=_at(task_id, 5, "IN_PROGRESS"))
+    reader, warnings = _reader(client)
+    reader.list()
+    selected = _tasks.select_tasks(client, ["a", "b", "c"], reader=reader)
+    assert [t["status"] for t in selected.values()] == ["IN_PROGRESS"] * 3
+    assert [path for _method, path in methods(rsps, paths=True)][1:] == [
+        "/v1/credentials/tasks/a", "/v1/credentials/tasks/b", "/v1/credentials/tasks/c"]
+    assert len(warnings) == 1
+
+
+def test_the_newest_tasks_of_a_list_out_of_order_come_from_the_whole_list(rsps, client):
+    rsps.get(TASKS, json={"elements": [_at("t-0", 0), _at("t-1", 1)], "pageMetadata": {"totalElements": 5}},
+             match=[matchers.query_param_matcher({"limit": "2"})])
+    rsps.get(TASKS, json={"elements": [_at("t-%d" % i, i) for i in range(5)], "pageMetadata": {"totalElements": 5}},
+             match=[matchers.query_param_matcher({})])
+    reader, warnings = _reader(client)
+    assert [t["id"] for t in reader.newest(limit=2)] == ["t-4", "t-3"]
+    assert len(warnings) == 1
+    assert [path for _method, path in methods(rsps, paths=True)] == ["/v1/credentials/tasks?limit=2",
+                                                                      "/v1/credentials/tasks"]
+
+
+def test_the_newest_tasks_of_a_list_newest_first_take_one_read(rsps, client):
+    rsps.get(TASKS, json={"elements": [_at("t-4", 4), _at("t-3", 3)], "pageMetadata": {"totalElements": 5}})
+    reader, warnings = _reader(client)
+    assert [t["id"] for t in reader.newest(limit=2)] == ["t-4", "t-3"]
+    assert len(rsps.calls) == 1 and warnings == []
+
+
+def test_after_an_answer_out_of_order_many_tasks_of_a_short_history_take_one_full_read(rsps, client):
+    ids = ["t-%d" % i for i in range(12)]
+    # Oldest first, 25 tasks in all: no window is trusted any more, and one read of all 25 moves less than 12 reads
+    # by id would.
+    rsps.get(TASKS, json={"elements": [_at("t-%d" % i, i) for i in range(25)], "pageMetadata": {"totalElements": 25}})
+    reader, warnings = _reader(client)
+    reader.list()
+    found = reader.read(ids)
+    assert list(found) == ids and all(found[i]["id"] == i for i in ids)
+    assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks")] * 2
+    assert reader.requests == 2 and reader.elements == 50 and len(warnings) == 1
+
+
+def test_a_full_read_is_dearer_than_a_few_reads_by_id_of_a_long_history(client):
+    reader = _tasks.TaskReader(client, warn=lambda message: None)
+    assert not reader.cheaper_in_full(3)  # nothing known of the history yet
+    reader.total = 20000
+    assert not reader.cheaper_in_full(100)
+    assert reader.cheaper_in_full(20000)
+    reader.total = 30
+    assert reader.cheaper_in_full(30) and not reader.cheaper_in_full(1)
+
+
+def test_elements_of_another_shape_are_an_error_not_an_empty_list(rsps, client):
+    rsps.get(TASKS, json={"elements": "not a list", "pageMetadata": {"totalElements": 3}})
+    with pytest.raises(SddcManagerError, match="elements of another shape") as info:
+        client.list_credentials_tasks_page()
+    assert info.value.kind == "api"
+
+
+@pytest.mark.parametrize("page, total", [
+    ({"elements": [], "pageMetadata": {"totalElements": 7}}, 7), ({"elements": []}, None), ([], None),
+    ({"elements": [], "pageMetadata": {"totalElements": "7"}}, None), ({"elements": [], "pageMetadata": []}, None),
+])
+def test_the_page_read_gives_the_total_when_sddc_manager_says_it(rsps, client, page, total):
+    rsps.get(TASKS, json=page)
+    assert client.list_credentials_tasks_page(limit=5) == ([], total)
