@@ -14,7 +14,7 @@ from .clock import iso
 from .errors import ScenarioError
 from .faults import parse_faults
 from .outage import parse_request as parse_outage
-from .scenario import parse
+from .scenario import LIST_ORDERS, parse
 from .schema import MAX_SECONDS
 
 
@@ -105,6 +105,20 @@ def _declare_accounts(state, data):
     return {"ids": state.declare_accounts(_listed(data if data is not None else [], "resources"))}
 
 
+def _list_order(state, _data):
+    return {"order": state.scenario.list_order}
+
+
+def _set_list_order(state, data):
+    order = data.get("order") if isinstance(data, dict) else None
+    if order not in LIST_ORDERS:
+        raise ScenarioError('body must be {"order": one of %s}' % ", ".join(LIST_ORDERS))
+    with state.lock:
+        # Until the next scenario load, which sets it from the scenario (newest first by default).
+        state.scenario.list_order = order
+    return _list_order(state, None)
+
+
 def _outage(state, _data):
     return state.outage_status()
 
@@ -132,4 +146,5 @@ _ENDPOINTS = {
     "/_sim/log": {"GET": _log},
     "/_sim/accounts": {"GET": _accounts, "POST": _declare_accounts},
     "/_sim/outage": {"GET": _outage, "POST": _begin_outage, "DELETE": _end_outage},
+    "/_sim/list_order": {"GET": _list_order, "POST": _set_list_order},
 }

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import random
 import re
 
 from . import vocab
@@ -161,7 +162,7 @@ def revoke(state, request, _params, _principal):
 def list_tasks(state, request, _params, _principal):
     limit = _limit(request)
     with state.lock:
-        tasks = state.all_tasks()
+        tasks = _in_list_order(state, state.all_tasks())
         elements = [t.read_view() for t in (tasks if limit is None else tasks[:limit])]
     total = len(tasks)
     page = limit if limit is not None else total
@@ -174,6 +175,19 @@ def list_tasks(state, request, _params, _principal):
             "totalPages": math.ceil(total / page) if page else 0,
         },
     })
+
+
+def _in_list_order(state, tasks):
+    """``tasks`` (newest first) in the scenario's ``list_order``; ``limit`` then cuts that order, as a server that
+    sorts otherwise would: "oldest" answers the oldest tasks, "shuffled" a sample (seeded, different at each read)."""
+    order = state.scenario.list_order
+    if order == "oldest":
+        return tasks[::-1]
+    if order == "shuffled":
+        tasks = list(tasks)
+        # A stream of its own (the scenario's rng makes task ids): another order at each moment of the clock.
+        random.Random("%s:list-order:%s" % (state.scenario.seed, state.clock.now())).shuffle(tasks)
+    return tasks
 
 
 def _limit(request):

@@ -83,6 +83,13 @@ class SimControl:
         """``active``, ``current``/``last`` outage, ``listening``, and the ``outages``/``hits``/``restarts`` counts."""
         return self._call("GET", "/_sim/outage")
 
+    def set_list_order(self, order):
+        """Answer ``GET /v1/credentials/tasks`` "newest" first (SDDC Manager's order), "oldest" first or "shuffled"."""
+        return self._call("POST", "/_sim/list_order", {"order": order})
+
+    def list_order(self):
+        return self._call("GET", "/_sim/list_order")["order"]
+
     def _call(self, method, path, payload=None):
         data = None if payload is None else json.dumps(payload).encode("utf-8")
         request = urllib.request.Request(self.url + path, data=data, method=method,
