@@ -11,7 +11,10 @@
 - :meth:`Baseline.is_stale` is the only answer to "does this read still show the state from before the write?".
 - :class:`Schedule` owns the clock of every loop that reads until something happens: the deadline, the pause
   between reads, the back-off after a failed read.  :func:`poll` is the one synchronous loop over it; the event
-  source drives the same schedule from asyncio.
+  source drives the same schedule from asyncio.  A wait's schedule may move its next read to just after the moment
+  a task is expected to end (:meth:`Schedule.aim`), in place of the regular one: the
+  estimate (:func:`run_length`, from the sub-tasks' timestamps) only changes *when* a read is made, never what a
+  read means.
 - :class:`Waiter` waits for many tasks, each a :class:`Watch` judged by the verdict and the baseline.
 - An outage (SDDC Manager, which answered before, cannot be reached or is restarting: ``_errors.not_known_yet``) is
   never an end: :func:`poll` takes such a failed read for "not known yet", backs off (capped, jittered, honouring
@@ -27,7 +30,7 @@ import time
 
 from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
 
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _verdict
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _verdict
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._errors import not_known_yet
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import iso_utc, timestamp
 
@@ -48,6 +51,17 @@ CONFIRM_GROWTH = 2.0
 OUTAGE_BACKOFF_CAP = 60.0
 # Each back-off pause is shortened by up to this fraction, at random, so that many waiters do not come back at once.
 JITTER = 0.2
+# After a write, a wait's first read comes this long after it (or after one sleep, if that is sooner): a task that
+# fails at once (a pre-check) is seen then, and a read right after the write would mostly show the old state.
+EARLY_READ = 2.0
+# However an estimate falls, two reads of a wait are never closer than this.
+READ_FLOOR = 1.0
+# A read aimed at an expected end comes this long after it: the run began a little after the write was sent, and
+# SDDC Manager writes the end a little after the work.
+AIM_MARGIN = 0.5
+# An aimed read that does not see the task end gives the window its regular read back: one extra read.  After this
+# many misses a wait stops aiming, so that a wrong estimate costs at most this many reads more than the plain grid.
+AIM_MISSES = 2
 
 
 def unreachable_line(seconds, left):
@@ -61,9 +75,15 @@ class Schedule:
     A failed read backs off, doubling from ``sleep`` up to ``backoff_cap``, shortened at random by up to ``jitter``
     (a fraction), and never shorter than the ``Retry-After`` the server asked for.  No pause goes past the
     deadline, so the last read lands on it.
+
+    ``first``: seconds before the first read (0: at once).  ``can_aim``: :meth:`aim` may move the next regular read
+    earlier, to just after something is expected to happen; that read takes the regular one's place, so a wait makes
+    no more reads than without aims (save :data:`AIM_MISSES` reads that missed), and two reads are never closer
+    than ``floor``.
     """
 
-    def __init__(self, timeout, sleep, growth=1.0, backoff_cap=None, clock=None, jitter=0.0, rng=None):
+    def __init__(self, timeout, sleep, growth=1.0, backoff_cap=None, clock=None, jitter=0.0, rng=None, first=0.0,
+                 can_aim=False, floor=READ_FLOOR):
         self.clock = clock or _monotonic
         self.start = self.clock()
         self.timeout = max(0.0, float(timeout))
@@ -73,6 +93,14 @@ class Schedule:
         self.jitter = jitter
         self.rng = rng or random.Random()
         self._next = self.sleep
+        self.first = max(0.0, float(first))
+        self.can_aim = can_aim and self.sleep > 0
+        self.floor = max(0.0, float(floor))
+        self._due = None  # when the next regular read is due, once an aimed read has moved one
+        self._missed_due = None
+        self._aims = {}
+        self.aimed = frozenset()  # the keys the last pause aimed at (empty: a regular read)
+        self.misses = 0
 
     @property
     def elapsed(self):
@@ -86,12 +114,32 @@ class Schedule:
     def over(self):
         return self.elapsed >= self.timeout
 
+    def first_pause(self):
+        """Seconds to wait before the first read."""
+        return min(self.first, self.left)
+
+    def aim(self, ends):
+        """``ends``: ``{key: clock time}`` at which a read would see each key's expected event.  The next pause
+        takes the latest of them that falls before the regular read, or at most ``floor`` after it (and at least
+        ``floor`` from now)."""
+        self._aims = dict(ends or {})
+
+    def miss(self):
+        """The read the last pause aimed at did not see what it was aimed at: the regular read it replaced comes
+        after all (one read more than without the aim)."""
+        if self.aimed:
+            self.misses += 1
+            self._due = self._missed_due
+            self.aimed = frozenset()
+
     def pause(self, failures=0, since=None, retry_after=None):
         """Seconds to wait before the next read.
 
         ``failures``: failed reads in a row (0 after a good one).  ``since``: the clock when the last read began,
         so that reads start every ``sleep`` seconds whatever a read costs.  ``retry_after``: what the server asked.
         """
+        aims, self._aims = self._aims, {}
+        self.aimed = frozenset()
         if failures:
             cap = max(self.backoff_cap or self.sleep, self.sleep)
             pause = min(self.sleep * (2 ** min(failures, 16)), cap)
@@ -99,12 +147,31 @@ class Schedule:
                 pause -= pause * self.jitter * self.rng.random()
             if retry_after is not None:
                 pause = max(pause, min(retry_after, cap))
+        elif self.can_aim:
+            pause = self._aimed_pause(aims)
         else:
             pause = self._next
             self._next *= self.growth
             if since is not None:
                 pause -= self.clock() - since
         return max(0.0, min(pause, self.left))
+
+    def _aimed_pause(self, aims):
+        now = self.clock()
+        # The regular read: ``sleep`` after the last one ended, or the one an aimed read moved and then missed.
+        due = now + self.sleep if self._due is None else max(self._due, now + self.floor)
+        target, self._due = due, None
+        if aims and self.misses < AIM_MISSES:
+            soonest = now + self.floor
+            # An end expected just after the regular read would likely be missed by it by a hair: that read waits
+            # for it (at most ``floor`` later) rather than leaving the end to the read after.
+            inside = [at for at in aims.values() if max(at, soonest) <= due + self.floor]
+            if inside:
+                target = max(max(inside), soonest)
+                self.aimed = frozenset(key for key, at in aims.items() if at <= target)
+                # This read takes the regular one's place: the next comes when the one after it would have.
+                self._missed_due, self._due = due, due + self.sleep
+        return target - now
 
 
 def _monotonic():
@@ -129,7 +196,7 @@ class Polled:
 
 
 def poll(read, done, schedule, sleeper=time.sleep, aligned=False, on_unreachable=None):
-    """Read until ``done(value)`` or the schedule's deadline: always at least once.
+    """Read until ``done(value)`` or the schedule's deadline: always at least once (after ``schedule.first``).
 
     ``aligned``: reads start every ``schedule.sleep`` seconds, whatever each read costs (else the pause follows
     the read).  A read that fails because SDDC Manager, which answered before, is unreachable or restarting
@@ -142,6 +209,9 @@ def poll(read, done, schedule, sleeper=time.sleep, aligned=False, on_unreachable
     down_since = None
     down_total = 0.0
     last_error = None
+    first = schedule.first_pause()
+    if first:
+        sleeper(first)
     while True:
         began = schedule.clock()
         try:
@@ -214,6 +284,34 @@ class Baseline:
         return cls(snake_dict_to_camel_dict(state), now if sent_at is None else sent_at)
 
 
+def run_length(task):
+    """``(start, length)`` of the run a read of ``task`` shows, in seconds of SDDC Manager's clock, from its
+    sub-tasks (``subTasks[].creationTimestamp``, ``completionTimestamp``): the run began with its first sub-task, and
+    lasts the time its ended sub-tasks took, spread over all of them (the mean so far, times the count).  Sub-tasks
+    that run side by side make it too long, which only delays a read to the regular one.  ``length`` is None
+    before a sub-task has ended, ``start`` too without sub-task times."""
+    subs = [sub for sub in (task or {}).get("subTasks") or [] if isinstance(sub, dict)]
+    starts = [t for t in (timestamp(sub.get("creationTimestamp")) for sub in subs) if t is not None]
+    if not starts:
+        return None, None
+    start = min(starts)
+    ends = [t for t in (timestamp(sub.get("completionTimestamp")) for sub in subs if _status.is_terminal(sub.get("status")))
+            if t is not None and t >= start]
+    if not ends:
+        return start, None
+    return start, (max(ends) - start) * len(subs) / len(ends)
+
+
+def _latest_time(task):
+    """The latest time a read of ``task`` names (SDDC Manager's clock), or None."""
+    found = [timestamp(task.get(key)) for key in ("creationTimestamp", "completionTimestamp")]
+    for sub in task.get("subTasks") or []:
+        if isinstance(sub, dict):
+            found += [timestamp(sub.get(key)) for key in ("creationTimestamp", "completionTimestamp")]
+    found = [t for t in found if t is not None]
+    return max(found) if found else None
+
+
 class Watch:
     """The wait's view of one task: the last read, and whether that read is the new run's."""
 
@@ -225,9 +323,14 @@ class Watch:
         self.seen_running = False
         self.unseen = False  # the last read still showed the state from before the write
         self.ended_at = None  # the controller's clock when the end was first seen
+        # SDDC Manager's clock minus the controller's, at least: what a read names happened before it answered.
+        self.skew = None
 
     def update(self, task, now):
         found = _verdict.verdict(task)
+        latest = _latest_time(task or {})
+        if latest is not None:
+            self.skew = max(self.skew if self.skew is not None else latest - now, latest - now)
         self.unseen = False
         if not found.ended:
             self.task = task
@@ -246,6 +349,24 @@ class Watch:
     @property
     def ended(self):
         return self.ended_at is not None
+
+    def expected_end(self):
+        """When (epoch seconds, the controller's clock) the task's run should end, or None: a guess for when to read
+        next, never a verdict.  The run's length is that of its ended sub-tasks (:func:`run_length`); before one has
+        ended, that of the run the write replaced.  A run started by our write began just after it was sent
+        (``Baseline.sent_at``); another run is placed on our clock by :attr:`skew`, which puts it late, not early."""
+        if self.ended:
+            return None
+        start, length = run_length(self.task) if self.task.get("status") is not None else (None, None)
+        if length is None and self.baseline is not None:
+            length = run_length(self.baseline.task)[1]
+        if length is None:
+            return None
+        if self.baseline is not None and self.baseline.sent_at is not None:
+            return self.baseline.sent_at + length
+        if start is not None and self.skew is not None:
+            return start + length - self.skew
+        return None
 
 
 class WaitOutcome:
@@ -345,11 +466,17 @@ class Waiter:
         for task_id, task in (known or {}).items():
             if task_id in watches and task_id not in baselines:
                 watches[task_id].update(task, self.wall_clock())
+        # The first read comes EARLY_READ after the last write (a read right after it mostly shows the old state);
+        # a wait without a write, or long after it, reads at once.
+        sent = [b.sent_at for b in baselines.values() if b is not None and b.sent_at is not None]
+        first = max(0.0, min(EARLY_READ, self.sleep) - (self.wall_clock() - max(sent))) if sent else 0.0
         schedule = Schedule(self.timeout, self.sleep, clock=self.clock, backoff_cap=max(OUTAGE_BACKOFF_CAP, self.sleep),
-                            jitter=JITTER)
+                            jitter=JITTER, first=first, can_aim=True)
         pending = [task_id for task_id in ids if not watches[task_id].ended]
         if not pending:
             return WaitOutcome(watches, [], 0.0, 0)
+
+        ends, missed = {}, {}
 
         def read():
             if self.bound is None:
@@ -362,9 +489,28 @@ class Waiter:
             for task_id in pending:
                 watches[task_id].update(tasks[task_id], now)
             pending[:] = [task_id for task_id in pending if not watches[task_id].ended]
+            late = schedule.aimed & set(pending)
+            if late:
+                # The estimate was wrong: not aimed at again until new sub-task times change it.
+                missed.update((task_id, ends[task_id]) for task_id in late)
+                schedule.miss()
+            ends.clear()
+            ends.update(self._ends(watches, pending))
+            schedule.aim(dict((task_id, schedule.clock() + (end - now) + AIM_MARGIN) for task_id, end in ends.items()
+                              if missed.get(task_id) != end))
             if self.on_poll is not None:
                 self.on_poll(dict((i, w.task) for i, w in watches.items()), list(pending), schedule.elapsed)
             return pending
 
         polled = poll(read, lambda left: not left, schedule, self.sleeper, on_unreachable=self.on_unreachable)
         return WaitOutcome(watches, list(pending), polled.elapsed, polled.reads, polled)
+
+    @staticmethod
+    def _ends(watches, pending):
+        """``{task_id: epoch seconds}``: when each pending task that has an estimate should end."""
+        out = {}
+        for task_id in pending:
+            end = watches[task_id].expected_end()
+            if end is not None:
+                out[task_id] = end
+        return out

@@ -25,8 +25,9 @@ def test_wait_until_success(run_module, rotate_server, failed_task, fake_waiter)
     assert not failed, result
     assert len(patches(rotate_server)) == 1
     assert methods(rotate_server) == ["GET", "GET", "PATCH", "GET", "GET", "GET"]
-    assert clock.sleeps == [10, 10]
-    assert result["elapsed"] == 20.0
+    # The first read comes EARLY_READ (2 s) after the retry, then one every wait_sleep.
+    assert clock.sleeps == [2, 10, 10]
+    assert result["elapsed"] == 22.0
     assert result["status"] == "SUCCESSFUL"
     assert result["msg"] == "Task %s was retried and ended SUCCESSFUL." % TASK_ID
     assert "failed_subtasks" not in result
@@ -85,7 +86,7 @@ def test_wait_times_out(run_module, rotate_server, failed_task, fake_waiter):
     result, failed = run_module(credentials_task_retry, args(wait=True, wait_timeout=25, wait_sleep=10))
     assert failed
     assert result["msg"] == "Task %s was retried but was still IN_PROGRESS after wait_timeout (25 s)." % TASK_ID
-    assert clock.sleeps == [10, 10, 5]
+    assert clock.sleeps == [2, 10, 10, 3]  # the first read 2 s after the retry; the last on the deadline
     assert result["elapsed"] == 25.0
     assert result["retried"] is True
     assert len(patches(rotate_server)) == 1
