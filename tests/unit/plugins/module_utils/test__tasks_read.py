@@ -365,8 +365,8 @@ def test_the_newest_tasks_of_a_list_out_of_order_come_from_the_whole_list(rsps, 
     reader, warnings = _reader(client)
     assert [t["id"] for t in reader.newest(limit=2)] == ["t-4", "t-3"]
     assert len(warnings) == 1
-    assert [path for _method, path in methods(rsps, paths=True)] == ["/v1/credentials/tasks?limit=2",
-                                                                      "/v1/credentials/tasks"]
+    paths = [path for _method, path in methods(rsps, paths=True)]
+    assert paths == ["/v1/credentials/tasks?limit=2", "/v1/credentials/tasks"]
 
 
 def test_the_newest_tasks_of_a_list_newest_first_take_one_read(rsps, client):
