@@ -257,13 +257,24 @@ def _started_task(client, plan_, first):
 
 
 def _find_started(client, plan_):
-    """Read the task list until it shows the task a start whose answer was lost (or had no id) created."""
+    """Read the task list until it shows the task a start whose answer was lost (or had no id) created.
+
+    ``(task, settled)``: the task, or None; ``settled`` whether the last read of the list answered, so that None
+    means the list really shows no such task.  Reads that meet an outage are "not known yet" (``_waiter.poll``):
+    when the time to settle runs out during one, nothing is known, and the caller must not say "not started"."""
     first = plan_.accounts[0]
+    last_read = {"answered": False}
+
+    def read():
+        last_read["answered"] = False
+        found = _started_task(client, plan_, first)
+        last_read["answered"] = True
+        return found
+
     schedule = _waiter.Schedule(_tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE, growth=_waiter.CONFIRM_GROWTH,
                                 clock=_tasks._clock)
-    polled = _waiter.poll(lambda: _started_task(client, plan_, first), lambda task: task is not None, schedule,
-                          _tasks._sleep)
-    return polled.value
+    polled = _waiter.poll(read, lambda task: task is not None, schedule, _tasks._sleep)
+    return polled.value, last_read["answered"]
 
 
 def start(client, plan_):
@@ -275,9 +286,14 @@ def start(client, plan_):
     except SddcManagerError as exc:
         if not (isinstance(exc, AmbiguousWriteError) or _server_error(exc)):
             raise
-        found = _find_started(client, plan_)
+        try:
+            found, settled = _find_started(client, plan_)
+        except SddcManagerError as read_exc:
+            raise _not_known(plan_, exc, read_exc.message)
         if found is None:
-            raise _not_started(plan_, exc)
+            # "Not started" only from a list read that answered; an outage since the request leaves it open.
+            raise _not_started(plan_, exc) if settled else _not_known(
+                plan_, exc, "SDDC Manager has not answered a read of the task list since")
         how = "was lost" if isinstance(exc, AmbiguousWriteError) else "was HTTP %d" % exc.status_code
         result.update(task_id=found.get("id"), task=found)
         result["msg"] = "%s (the answer to the request %s; the task list shows the task it started)." % (
@@ -285,7 +301,11 @@ def start(client, plan_):
         return result
     new_id = answer.get("id") if isinstance(answer, dict) else None
     if not new_id:
-        found = _find_started(client, plan_)
+        try:
+            found, _settled = _find_started(client, plan_)
+        except SddcManagerError as read_exc:
+            # Accepted whatever the reads say: only which task it started is not known.
+            found, _settled = None, read_exc
         if found is None:
             result["msg"] += (" SDDC Manager accepted it, but its answer named no task and the task list shows none "
                               "yet: find it with vcf.sddc_manager.credentials_task_info.")
@@ -300,6 +320,19 @@ def start(client, plan_):
         result["task"] = answer if isinstance(answer, dict) and answer.get("status") else unknown
         result["msg"] += " Reading the new task failed: %s" % exc.message
     return result
+
+
+def _not_known(plan_, exc, why):
+    """The error for a start whose answer was lost (or a 5xx) when no read of the task list could tell since."""
+    lead = ("got no answer" if isinstance(exc, AmbiguousWriteError)
+            else "was answered HTTP %s" % exc.status_code)
+    return SddcManagerError(
+        "The request to start the %s operation on %s %s, and %s (%s), so whether it started is not known. It was not "
+        "sent again: list the tasks with vcf.sddc_manager.credentials_task_info once SDDC Manager answers, and run "
+        "this again only if none was started for these accounts." % (
+            plan_.operation, describe_accounts(plan_.accounts), lead, why.rstrip("."),
+            exc.message.rstrip(".")),
+        kind="ambiguous", url=exc.url)
 
 
 class Run:

@@ -9,7 +9,7 @@ from helpers import sub_task, task
 
 from ansible_collections.vcf.sddc_manager.plugins.filter.retry_report import role_words, retry_summary
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _operations, _tasks, _verdict, _waiter
-from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import AmbiguousWriteError, SddcManagerError
 
 
 def on(task_id, status, created, *hosts, operation="ROTATE"):
@@ -218,3 +218,54 @@ def test_the_roles_remediation_that_stopped_is_an_error_never_remediated_by():
     assert len(sddc.specs) == 1
     assert info.value.message.startswith("Task lost is INCONSISTENT; REMEDIATE operations, one per account")
     assert "so it was not remediated" in info.value.message and "esxi-2" in info.value.message
+
+
+# -- a start whose answer was lost ---------------------------------------------------------------------------------
+
+class _LostAnswer(_Sddc):
+    """SDDC Manager that accepts the start but whose answer is lost; afterwards its list reads go as ``reads``
+    says: "down" (an outage: unreachable), "empty" (answers without a new task) or "shows" (lists it)."""
+
+    def __init__(self, reads):
+        super().__init__([])
+        self.reads = list(reads)
+
+    def start_credentials_operation(self, spec):
+        super().start_credentials_operation(spec)
+        raise AmbiguousWriteError("The connection closed before an answer came.")
+
+    def list_credentials_tasks(self):
+        if not self.specs:
+            return []  # the read before the start
+        read = self.reads.pop(0) if self.reads else "down"
+        if read == "down":
+            exc = SddcManagerError("SDDC Manager unreachable: connection refused.", kind="connection")
+            exc.unreachable = True
+            raise exc
+        return super().list_credentials_tasks() if read == "shows" else []
+
+
+ROTATE_1 = {"operation_type": "ROTATE", "elements": [{"resource_name": "esxi-1", "resource_type": "ESXI",
+                                                     "credentials": [{"credential_type": "SSH", "username": "root"}]}]}
+
+
+@pytest.mark.parametrize("reads", [["down"], ["empty", "down"]])
+def test_a_lost_answer_then_an_outage_is_not_known_never_not_started(reads):
+    # The settling reads run on the FakeTime of conftest's confirm_time: an outage for the whole settle time.
+    # Found by the chaos run: SDDC Manager accepted the start, its answer was lost and it restarted; the reads that
+    # should settle it met the outage, and the module said "it was not started; nothing changed. Run it again".
+    sddc = _LostAnswer(reads)
+    with pytest.raises(SddcManagerError) as info:
+        _operations.start(sddc, _plan(sddc, ROTATE_1))
+    assert info.value.kind == "ambiguous"
+    assert "whether it started is not known" in info.value.message
+    assert "not started" not in info.value.message and "nothing changed" not in info.value.message
+    assert len(sddc.specs) == 1
+
+
+def test_a_lost_answer_the_list_settles_is_started_or_not_started():
+    sddc = _LostAnswer(["down", "shows"])
+    assert _operations.start(sddc, _plan(sddc, ROTATE_1))["task_id"] == "op-1"
+    sddc = _LostAnswer(["empty"] * 50)
+    with pytest.raises(SddcManagerError, match="so it was not started; nothing changed"):
+        _operations.start(sddc, _plan(sddc, ROTATE_1))
