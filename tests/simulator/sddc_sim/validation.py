@@ -132,7 +132,12 @@ class _InventoryTarget:
         next(e for e in self._targets if e[0] is resource)[1].append(account)
 
     def check_complete(self, passwords, operation):
-        # "You can remediate the password for only one account at a time" [doc 4.4/5.0].
+        # "You can remediate the password for only one account at a time" [doc 4.4/5.0]. Enforced in every release
+        # profile: the 4.5/5.2 pages are the same series, and nothing says 9.x lifted it (the 9.0.2 spec is silent),
+        # so a client must survive it everywhere. One account = one credential of one element: two elements of one
+        # credential each are two accounts too. [guess] The 400 and the code REMEDIATE_ONE_ACCOUNT are the
+        # simulator's own (FIELD-NOTES: the exact answer to a refused operation is a guess); the Error fields
+        # (errorCode, message, arguments, remediationMessage) are the spec's.
         if operation == "REMEDIATE" and len(passwords) > 1:
             _fail("REMEDIATE_ONE_ACCOUNT", "REMEDIATE takes one account at a time; this spec names %d"
                   % len(passwords), "elements", "Remediate each account in its own request")

@@ -563,3 +563,28 @@ def test_scenario_schema_refuses(overrides, message):
     scenario.update(overrides)
     with pytest.raises(ScenarioError, match=message):
         parse(scenario)
+
+
+@pytest.mark.parametrize("release", ["4.5", "5.2", "9.0", "9.1"])
+@pytest.mark.parametrize("body", [
+    spec("REMEDIATE", element(esxi(4), "ESXI", cred(password="a")),
+         element("vcenter-1.vrack.vsphere.local", "VCENTER", cred(password="b"))),
+    spec("REMEDIATE", element("vcenter-1.vrack.vsphere.local", "VCENTER", cred(password="a"),
+                              cred("administrator@vsphere.local", "SSO", password="b"))),
+], ids=["two elements", "two credentials"])
+def test_a_remediate_of_more_than_one_account_is_refused_in_every_release(load, release, body):
+    # "You can remediate the password for only one account at a time" [doc 4.4/5.0]; the code is a guess.
+    client = load(release=release)
+    token = client.token()
+    answer = client.patch(CREDENTIALS, token, body)
+    assert answer.status_code == 400, answer.text
+    error = answer.json()
+    assert error["errorCode"] == "PASSWORD_MANAGER_REMEDIATE_ONE_ACCOUNT"
+    assert "one account at a time" in error["message"] and error["remediationMessage"]
+    assert "a" not in error["arguments"] and "b" not in error["arguments"]
+    counters = client.ctl.counters()
+    assert counters["operations_rejected"] == 1 and counters["operations_accepted"] == 0
+    # the same account alone is not refused for its number
+    one = spec("REMEDIATE", body["elements"][0] | {"credentials": body["elements"][0]["credentials"][:1]})
+    alone = client.patch(CREDENTIALS, token, one)
+    assert alone.status_code in (200, 202) or alone.json()["errorCode"] != "PASSWORD_MANAGER_REMEDIATE_ONE_ACCOUNT"
