@@ -27,6 +27,18 @@ not have) and stale reads after the retry. A run whose retry ended in anything b
 did not report as needing attention is a wrong outcome too: the verdict is judged against the simulator's
 record, not against the collection's own vocabulary.
 
+**Password operations** (``PATCH /v1/credentials``, issue 20): a sixth as many runs again start ROTATE, UPDATE
+or REMEDIATE on unlocked accounts (REMEDIATE on INCONSISTENT ones, sometimes two accounts: one request per account,
+in turn) through ``_operations`` exactly as the ``credentials`` module does (``plan``, ``start_in_turn`` with the one
+waiter, then the wait), with faults on the write: its answer lost (then sometimes a long outage), a reset before it
+reached SDDC Manager, a 500, a proxy's 503, a proxy's 504 after it was accepted, an empty answer, an answer slower
+than ``request_timeout``, or a second controller starting the same operation at the same moment; and read faults,
+outages after it and the ends of the task (a wrong REMEDIATE password too). Judged by the simulator's record: no
+account gets two operations from one call (**accepted twice**, from ``operations_accepted`` and the tasks), and a
+**false outcome** is a claimed start the simulator has no task for, a claimed success whose task did not end
+SUCCESSFUL, a status other than the task's, "not started" for a request SDDC Manager accepted, or an account
+claimed remediated or not sent that is not.
+
 Run it alone::
 
     PYTHONPATH=$(.venv/bin/python tests/utils/pyroot.py) .venv/bin/python tests/chaos/chaos_run.py --runs 240
@@ -60,7 +72,13 @@ if str(ensure_pyroot()) not in sys.path:
     sys.path.insert(0, str(ensure_pyroot()))
 
 import scenarios  # noqa: E402
-from ansible_collections.vcf.sddc_manager.plugins.module_utils import _status, _tasks, _verdict  # noqa: E402
+from ansible_collections.vcf.sddc_manager.plugins.module_utils import (  # noqa: E402
+    _batch,
+    _operations,
+    _status,
+    _tasks,
+    _verdict,
+)
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (  # noqa: E402
     RetryPolicy,
     SddcManagerClient,
@@ -99,6 +117,27 @@ PATCH_FAULTS = {
 }
 
 
+# Password operation runs (``OpPlan``): the operation, the ends of its tasks, and what may go wrong with the write.
+OP_TYPES = {"ROTATE": 35, "UPDATE": 30, "REMEDIATE": 35}
+OP_ENDS = {"SUCCESSFUL": 60, "FAILED": 14, "COMPLETED_WITH_WARNING": 5, "TIMED_OUT": 5, "INCONSISTENT": 5,
+           "ROLLED_BACK": 5}
+OP_PATH = "/v1/credentials"
+OP_ROUTE = "PATCH /v1/credentials"
+OP_OUTAGE_SECONDS = 1.2     # longer than a read's retries (6 attempts) plus CONFIRM_SECONDS: no read answers
+# fault: (simulator rule or None, whether SDDC Manager applied the write)
+OP_FAULTS = {
+    "lost_reply": (scenarios.LOST_REPLY, True),
+    "lost_reply_fin": (scenarios.fault("lost_reply", mode="fin"), True),
+    "lost_reply_then_outage": (scenarios.LOST_REPLY, True),   # plus a write-triggered outage: see ``op_scenario``
+    "reset_before": (scenarios.RESET, False),
+    "http_500": (scenarios.fault("http_error", status=500, body="json"), False),
+    "proxy_503": (scenarios.HTML_503, False),
+    "proxy_504_after_accept": (None, True),   # client side: ``_ProxyAfterAccept``
+    "empty_answer": (scenarios.fault("empty_answer", status=202), True),
+    "slow_past_timeout": (scenarios.fault("slow", delay=SLOW_DELAY), True),
+}
+
+
 def planted(label, seed):
     return scenarios.planted("chaos-%s-%d" % (label, seed))
 
@@ -106,14 +145,15 @@ def planted(label, seed):
 class _ProxyAfterAccept(HTTPAdapter):
     """A load balancer that lets the retry PATCH through, then answers the client 504 itself."""
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, path=TASK_PATH, **kwargs):
         self.armed = False
         self.fired = 0
+        self.path = path
         super().__init__(*args, **kwargs)
 
     def send(self, request, *args, **kwargs):
         response = super().send(request, *args, **kwargs)
-        if self.armed and request.method == "PATCH" and request.path_url.startswith(TASK_PATH):
+        if self.armed and self._matches(request):
             self.armed = False
             self.fired += 1
             fake = requests.Response()
@@ -124,6 +164,12 @@ class _ProxyAfterAccept(HTTPAdapter):
             fake.url, fake.request = response.url, request
             return fake
         return response
+
+
+    def _matches(self, request):
+        path = request.path_url.split("?")[0]
+        # /v1/credentials exactly: /v1/credentials/tasks/... starts with it too
+        return request.method == "PATCH" and (path == self.path if self.path == OP_PATH else path.startswith(self.path))
 
 
 def _meet(barrier):
@@ -253,6 +299,102 @@ def options(plan):
         "credentials": [{"credential_type": "SSH", "username": "root", "password": planted("new", plan.seed)}]}]}
 
 
+class OpPlan:
+    """One password operation run, drawn from its seed."""
+
+    def __init__(self, seed):
+        rng = random.Random("chaos-op:%d" % seed)
+        self.seed = seed
+        self.type = rng.choices(sorted(OP_TYPES), [OP_TYPES[k] for k in sorted(OP_TYPES)])[0]
+        self.release = rng.choice(RELEASES)
+        hosts = 2 if rng.random() < (0.4 if self.type == "REMEDIATE" else 0.25) else 1
+        self.hosts = ["esxi-op-%d-%d.rack.example.com" % (seed, index) for index in range(hosts)]
+        # Each account's operation ends as drawn; a REMEDIATE with the wrong password fails, whatever was drawn.
+        self.ends = [rng.choices(sorted(OP_ENDS), [OP_ENDS[k] for k in sorted(OP_ENDS)])[0] for _host in self.hosts]
+        self.wrong_password = [self.type == "REMEDIATE" and rng.random() < 0.1 for _host in self.hosts]
+        # An UPDATE to the password SDDC Manager already holds starts nothing.
+        self.held_already = self.type == "UPDATE" and rng.random() < 0.1
+        self.run_seconds = round(rng.uniform(0.05, 0.25), 3)
+        self.concurrent = not self.held_already and rng.random() < 0.12
+        if self.concurrent:
+            # As in the retry runs: the first task still runs when the other controller's request arrives.
+            self.run_seconds = round(rng.uniform(0.6, 0.9), 3)
+        # No fault with a second controller: a lost answer to the refused request cannot be told apart from an
+        # accepted one by reading the tasks, by the collection or by anyone.
+        self.fault = None
+        if not self.concurrent and not self.held_already and rng.random() < 0.5:
+            self.fault = rng.choice(sorted(OP_FAULTS))
+        self.read_faults = Plan._read_sequence(rng, 3) if rng.random() < 0.5 else []
+        self.wait = rng.random() < 0.8
+        self.outage = None
+        if self.fault is None and not self.concurrent and not self.held_already and rng.random() < 0.1:
+            self.outage = {"mode": rng.choice(["refuse", "reset", "proxy"]), "duration": round(rng.uniform(0.2, 0.5), 2),
+                           "restart": rng.random() < 0.5}
+        elif self.fault == "lost_reply_then_outage":
+            self.outage = {"mode": rng.choice(["refuse", "reset", "proxy"]), "duration": OP_OUTAGE_SECONDS,
+                           "restart": False}
+        if self.outage and self.outage["mode"] == "proxy":
+            self.outage.update(status=rng.choice([502, 503, 504]), retry_after=None)
+
+    def passwords(self, host_index):
+        """``(held, real, given)``: what SDDC Manager holds, what is set on the host, what the call gives."""
+        held = planted("op-held-%d" % host_index, self.seed)
+        if self.type == "REMEDIATE":
+            real = planted("op-real-%d" % host_index, self.seed)
+            return held, real, planted("op-wrong-%d" % host_index, self.seed) if self.wrong_password[host_index] else real
+        if self.type == "UPDATE":
+            return held, held, held if self.held_already else planted("op-new-%d" % host_index, self.seed)
+        return held, held, None
+
+    def requests(self):
+        """How many requests a call sends when each ends well: one, or one per account for REMEDIATE."""
+        return len(self.hosts) if self.type == "REMEDIATE" else 1
+
+    def describe(self):
+        return {k: v for k, v in vars(self).items() if k != "read_faults"} | {"read_faults": len(self.read_faults)}
+
+
+def op_scenario(plan):
+    resources, tasks, rules = [], [], []
+    for index, host in enumerate(plan.hosts):
+        held, real, _given = plan.passwords(index)
+        account = {"credential_type": "SSH", "account_type": "USER", "username": "root", "password": held,
+                   "real_password": real}
+        resources.append({"name": host, "type": "ESXI", "credentials": [account]})
+        # REMEDIATE repairs an INCONSISTENT account; the others start on accounts whose last task succeeded.
+        tasks.append({"id": "op-before-%d" % index, "type": "ROTATE",
+                      "status": "INCONSISTENT" if plan.type == "REMEDIATE" else "SUCCESSFUL",
+                      "created": "2026-11-20T10:00:0%dZ" % index, "resources": [
+                          {"name": host, "type": "ESXI", "credentials": [
+                              {"credential_type": "SSH", "account_type": "USER", "username": "root",
+                               "password": held}]}]})
+        end = plan.ends[index]
+        outcome = {"status_word": end} if end == "ROLLED_BACK" else {"status": end}
+        rules.append({"match": {"operation": plan.type, "resource": host}, "outcomes": [outcome]})
+    faults = []
+    if plan.read_faults:
+        faults += scenarios.fault_sequence("GET", "/v1/credentials/tasks*", plan.read_faults)
+    if plan.fault and OP_FAULTS[plan.fault][0] is not None:
+        faults += scenarios.fault_sequence("PATCH", OP_PATH, [OP_FAULTS[plan.fault][0]])
+    if plan.outage:
+        faults.append(dict(plan.outage, kind="outage", trigger="write", match={"method": "PATCH", "path": OP_PATH}))
+    return {"seed": plan.seed, "release": plan.release, "users": [scenarios.ADMIN],
+            "tokens": {"access_lifetime": ACCESS_LIFETIME, "refresh_lifetime": 86400},
+            "tasks": tasks, "resources": resources, "faults": faults,
+            "operations": {"run_seconds": plan.run_seconds, "rules": rules}}
+
+
+def op_options(plan):
+    elements = []
+    for index, host in enumerate(plan.hosts):
+        credential = {"credential_type": "SSH", "username": "root"}
+        given = plan.passwords(index)[2]
+        if given is not None:
+            credential["password"] = given
+        elements.append({"resource_name": host, "resource_type": "ESXI", "credentials": [credential]})
+    return {"operation_type": plan.type, "elements": elements, "auto_rotate_policy": None}
+
+
 class Chaos:
     def __init__(self, sim):
         self.sim = sim
@@ -367,6 +509,207 @@ class Chaos:
                 if any(e["method"] == "PATCH" and e["path"] == TASK_PATH for e in self.ctl.log()):
                     break
                 time.sleep(0.05)
+
+    # -- password operation runs ---------------------------------------------------------------------------------
+
+    def run_operation(self, seed):
+        plan = OpPlan(seed)
+        self.ctl.load(op_scenario(plan))
+        if plan.concurrent:
+            barrier = threading.Barrier(2)
+            claims = [None, None]
+
+            def play(index):
+                claims[index] = self._operate(plan, barrier)
+
+            threads = [threading.Thread(target=play, args=(i,)) for i in (0, 1)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            self.faults["operation: a second controller starts it too"] += 1
+        else:
+            claims = [self._operate(plan)]
+        self._settle_operation(plan)
+        self._judge_operation(plan, claims)
+
+    def _op_client(self, plan, adapter):
+        policy = RetryPolicy(attempts=6, base=0.02, cap=0.1, budget=15.0, rng=random.Random(plan.seed))
+        session = SddcManagerClient._new_session(self.sim.ca_path, None)
+        session.trust_env = False
+        session.mount("https://", adapter)
+        return SddcManagerClient(hostname="127.0.0.1", port=self.sim.port, ca_path=self.sim.ca_path,
+                                 request_timeout=SLOW_TIMEOUT if plan.fault == "slow_past_timeout" else REQUEST_TIMEOUT,
+                                 retry_policy=policy, session=session, username=scenarios.ADMIN["username"],
+                                 password=scenarios.ADMIN["password"])
+
+    def _operate(self, plan, barrier=None):
+        """What the credentials module does (plan, start_in_turn with the one waiter, the wait), and what it claims."""
+        adapter = _ProxyAfterAccept(pool_connections=1, pool_maxsize=4, max_retries=0, path=OP_PATH)
+        adapter.armed = plan.fault == "proxy_504_after_accept"
+        client = self._op_client(plan, adapter)
+        claim = {"claim": None, "error": None, "kind": None, "steps": [], "stopped": None, "not_done": [],
+                 "final": None}
+
+        def wait_for(task_id):
+            return _batch.wait_after_writes(client, [task_id], None, None, WAIT_TIMEOUT, WAIT_SLEEP)
+
+        try:
+            try:
+                operation = _operations.plan(client, op_options(plan), on_secret=lambda _secret: None)
+            finally:
+                if barrier is not None:
+                    _meet(barrier)  # both controllers have read the tasks: now both send
+            if not operation.changed:
+                claim["claim"] = "unchanged"
+                return claim
+            run = _operations.start_in_turn(client, operation, wait_for)
+            claim.update(claim="started", stopped=run.stopped, msg=run.msg,
+                         not_done=[a["resource_name"] for a in run.not_done])
+            for step in run.steps:
+                found = _verdict.verdict(step["task"])
+                claim["steps"].append({"task_id": step["task_id"], "status": found.status, "verdict": found.state,
+                                       "hosts": [a["resource_name"] for a in step["accounts"]]})
+            last = run.last
+            if plan.wait and last["task_id"] and not run.stopped:
+                waited = wait_for(last["task_id"])
+                found = waited.verdicts[last["task_id"]]
+                claim["final"] = {"task_id": last["task_id"], "status": found.status, "verdict": found.state,
+                                  "timed_out": waited.timed_out}
+        except SddcManagerError as exc:
+            if claim["claim"] == "started":
+                claim.update(claim="started_then_error", error=exc.message, kind=exc.kind)
+            else:
+                claim.update(claim="error", error=exc.message, kind=exc.kind)
+        finally:
+            if adapter.fired:
+                self.faults["proxy_504_after_accept on operation"] += adapter.fired
+        return claim
+
+    def _settle_operation(self, plan):
+        """Let a request still sleeping in the simulator, or an outage, end before the truth is read."""
+        deadline = time.monotonic() + SLOW_DELAY + OP_OUTAGE_SECONDS + 2
+        while time.monotonic() < deadline:
+            landed = plan.fault != "slow_past_timeout" or any(
+                e["method"] == "PATCH" and e["path"] == OP_PATH for e in self.ctl.log())
+            if landed and (not plan.outage or not self.ctl.outage_status().get("active", False)):
+                return
+            time.sleep(0.05)
+
+    def _judge_operation(self, plan, claims):
+        counters = self.ctl.counters()
+        operations = [t for t in self.ctl.tasks() if not t["id"].startswith("op-before-")]
+        for entry in self.ctl.log():
+            if entry["fault"] and entry["method"] == "PATCH":
+                self.faults["operation: %s" % (plan.fault if entry["fault"] != "outage" else "outage")] += 1
+        if plan.fault == "slow_past_timeout":
+            self.faults["operation: slow_past_timeout"] += 1
+        if counters.get("outages"):
+            self.faults["operation: outage (%s) after the write" % plan.outage["mode"]] += counters["outages"]
+        accepted = counters["operations_accepted"]
+        sent = counters["by_route"].get(OP_ROUTE, 0)
+        self.totals["op_runs"] += 1
+        self.totals["op_type " + plan.type] += 1
+        self.totals["op_sent"] += sent
+        self.totals["op_accepted"] += accepted
+        self.totals["op_claimed"] += sum(1 for c in claims for step in c["steps"] if step["task_id"])
+        per_host = collections.Counter(r["name"] for t in operations for r in t["resources"])
+        twice = sorted(host for host, count in per_host.items() if count > 1)
+        if twice:
+            self.totals["op_accepted_twice"] += 1
+        for task in operations:
+            self.totals["op_end " + _status.normalize(task["status"])] += 1
+        problems = ["accepted twice on %s" % ", ".join(twice)] if twice else []
+        problems += self._op_problems(plan, claims, operations, accepted)
+        secrets = [p for index in range(len(plan.hosts)) for p in plan.passwords(index) if p]
+        if any(secret in json.dumps(claims) for secret in secrets):
+            problems.append("a password in what the code claimed")
+        if problems:
+            self.totals["op_false_outcomes"] += 1
+            self.failures.append({"seed": plan.seed, "operation": True, "plan": plan.describe(), "claims": claims,
+                                  "truth": {"operations": [{"id": t["id"], "status": t["status"], "hosts": [
+                                      r["name"] for r in t["resources"]]} for t in operations],
+                                      "accepted": accepted, "sent": sent}, "problems": problems})
+
+    def _op_problems(self, plan, claims, operations, accepted):
+        truth = dict((t["id"], t) for t in operations)
+        problems = []
+        if accepted != len(operations):
+            problems.append("%d operations accepted, %d tasks" % (accepted, len(operations)))
+        if any(t["type"] == "REMEDIATE" and len(t["subtasks"]) != 1 for t in operations):
+            problems.append("a REMEDIATE task of more than one account")
+        claimed_ids = [step["task_id"] for c in claims for step in c["steps"] if step["task_id"]]
+        if len(claimed_ids) != len(set(claimed_ids)):
+            problems.append("two claims of one task: %s" % claimed_ids)
+        for claim in claims:
+            for step in claim["steps"]:
+                task = truth.get(step["task_id"])
+                if step["task_id"] and task is None:
+                    problems.append("claimed task %s, which SDDC Manager never started" % step["task_id"])
+                    continue
+                if task is not None and sorted(r["name"] for r in task["resources"]) != sorted(step["hosts"]):
+                    problems.append("task %s is not on %s" % (step["task_id"], step["hosts"]))
+                if task is not None and step["verdict"] == _verdict.SUCCEEDED \
+                        and _status.normalize(task["status"]) not in SUCCESS:
+                    problems.append("claimed task %s succeeded; it is %s" % (step["task_id"], task["status"]))
+            final = claim["final"]
+            if final is not None and not final["timed_out"]:
+                real = _status.normalize(truth[final["task_id"]]["status"])
+                if final["status"] != real or (final["verdict"] == _verdict.SUCCEEDED) != (real in SUCCESS):
+                    problems.append("the wait reported %s (%s), the task is %s" % (final["status"], final["verdict"],
+                                                                                   real))
+            for host in claim["not_done"]:
+                if any(host in [r["name"] for r in t["resources"]] for t in operations):
+                    problems.append("%s claimed not remediated, but an operation was accepted on it" % host)
+            if claim["claim"] == "started" and not claim["stopped"] and not plan.concurrent:
+                missing = [h for h in plan.hosts if not any(h in [r["name"] for r in t["resources"]]
+                                                            for t in operations)]
+                if missing:
+                    problems.append("claimed every account done; nothing was accepted on %s" % missing)
+            if claim["stopped"]:
+                ended_well = [s for s in claim["steps"] if s["verdict"] == _verdict.SUCCEEDED]
+                if len(ended_well) == len(claim["steps"]) and "failed" not in claim["stopped"] \
+                        and "not known" not in claim["stopped"] and "locked" not in claim["stopped"]:
+                    problems.append("stopped with every step a success: %s" % claim["stopped"])
+            if claim["error"] is not None and ("\n" in claim["error"] or "Traceback" in claim["error"]):
+                problems.append("the error is not one line: %r" % claim["error"])
+            if claim["claim"] == "error" and "was not started" in claim["error"] and any(
+                    plan.hosts[0] in [r["name"] for r in t["resources"]] for t in operations) and not plan.concurrent:
+                problems.append("said not started, but SDDC Manager accepted it: %s" % claim["error"])
+        problems += self._op_expected(plan, claims, operations)
+        return problems
+
+    @staticmethod
+    def _op_expected(plan, claims, operations):
+        """What the drawn fault leaves a correct call to claim."""
+        if plan.held_already:
+            return [] if [c["claim"] for c in claims] == ["unchanged"] and not operations else [
+                "an UPDATE to the held password: expected nothing sent, got %s" % claims]
+        if plan.concurrent:
+            started = [c for c in claims if c["claim"].startswith("started")]
+            refused = [c for c in claims if c["claim"] == "error"]
+            if len(started) != 1 or len(refused) != 1:
+                return ["two controllers: expected one start and one refusal, got %s" % [c["claim"] for c in claims]]
+            if "locked" not in refused[0]["error"]:
+                return ["the refused controller does not say the resource is locked: %s" % refused[0]["error"]]
+            return []
+        claim = claims[0]
+        applied = OP_FAULTS[plan.fault][1] if plan.fault else True
+        if not applied:
+            if claim["claim"] != "error" or operations or "was not started" not in claim["error"]:
+                return ["a write that never reached SDDC Manager: expected 'not started', got %s" % claim]
+            return []
+        if plan.fault in ("slow_past_timeout", "lost_reply_then_outage"):
+            # Nobody can know yet: the task may be listed later.  Started (with the right task) or "not known".
+            if claim["claim"].startswith("started"):
+                return []
+            if claim["claim"] != "error" or claim["kind"] != "ambiguous" or not any(
+                    words in claim["error"] for words in ("may still", "not known")):
+                return ["a write whose outcome nobody can know yet: expected 'not known', got %s" % claim]
+            return []
+        if not claim["claim"].startswith("started") or not claim["steps"] or not claim["steps"][0]["task_id"]:
+            return ["an accepted operation: expected it started with its task, got %s" % claim]
+        return []
 
     # -- judging ---------------------------------------------------------------------------------------------------
 
@@ -486,6 +829,16 @@ class Chaos:
             "releases": {k[len("release "):]: v for k, v in sorted(self.totals.items()) if k.startswith("release ")},
             "faults_injected": dict(sorted(self.faults.items())),
             "faults_total": sum(self.faults.values()),
+            "operations": {
+                "runs": self.totals["op_runs"],
+                "sent": self.totals["op_sent"],
+                "accepted": self.totals["op_accepted"],
+                "claimed": self.totals["op_claimed"],
+                "accepted_twice": self.totals["op_accepted_twice"],
+                "false_outcomes": self.totals["op_false_outcomes"],
+                "types": {k[len("op_type "):]: v for k, v in sorted(self.totals.items()) if k.startswith("op_type ")},
+                "ends": {k[len("op_end "):]: v for k, v in sorted(self.totals.items()) if k.startswith("op_end ")},
+            },
             "seconds": round(time.monotonic() - started, 1),
             "failures": self.failures[:20],
         }
@@ -497,14 +850,18 @@ CONFIRM_SECONDS = 0.5
 CONFIRM_FIRST_PAUSE = 0.05
 
 
-def run_chaos(sim, runs, first_seed=0):
+def run_chaos(sim, runs, first_seed=0, operation_runs=None):
+    """``runs`` retry runs and ``operation_runs`` password operation runs (default: a sixth of ``runs``)."""
     chaos = Chaos(sim)
     started = time.monotonic()
     saved = _tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE
     _tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE = CONFIRM_SECONDS, CONFIRM_FIRST_PAUSE
+    operation_runs = runs // 6 if operation_runs is None else operation_runs
     try:
         for seed in range(first_seed, first_seed + runs):
             chaos.run(seed)
+        for seed in range(first_seed, first_seed + operation_runs):
+            chaos.run_operation(seed)
     finally:
         _tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE = saved
     return chaos.figures(started)
@@ -523,6 +880,11 @@ def summary_lines(figures):
         "chaos: ends of retried runs: %s; releases: %s" % (
             ", ".join("%s %d" % item for item in figures["ends"].items()),
             ", ".join("%s %d" % item for item in figures["releases"].items())),
+        "chaos: password operations drawn %(runs)d (%(kinds)s): requests sent %(sent)d, started %(accepted)d "
+        "(claimed with their task %(claimed)d), accepted twice %(accepted_twice)d, false outcomes %(false_outcomes)d; "
+        "ends: %(ends_text)s" % dict(figures["operations"], kinds=", ".join(
+            "%s %d" % item for item in figures["operations"]["types"].items()), ends_text=", ".join(
+            "%s %d" % item for item in figures["operations"]["ends"].items())),
     ]
 
 
@@ -530,19 +892,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--runs", type=int, default=240)
     parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--operation-runs", type=int, default=None, help="password operation runs (runs / 6)")
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args(argv)
     from sddc_sim import Simulator
 
     with tempfile.TemporaryDirectory() as certs, Simulator(None, certs_dir=certs, control_port=0) as sim:
-        figures = run_chaos(sim, args.runs, args.first_seed)
+        figures = run_chaos(sim, args.runs, args.first_seed, args.operation_runs)
     for line in summary_lines(figures):
         print(line)
     for failure in figures["failures"]:
         print(json.dumps(failure, default=str))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2, default=str))
-    return 1 if figures["double_retries"] or figures["wrong_outcomes"] else 0
+    operations = figures["operations"]
+    return 1 if (figures["double_retries"] or figures["wrong_outcomes"] or operations["accepted_twice"]
+                 or operations["false_outcomes"]) else 0
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """The chaos run: at least 200 seeded runs mixing every fault, end and release, counted; 0 double retries, 0 wrong
-final outcomes.
+final outcomes. Then a sixth as many password operation runs (ROTATE, UPDATE, REMEDIATE through ``_operations``, as
+the credentials module starts them) with faults on the write: 0 accounts accepted twice, 0 false outcomes.
 
 The runs drive the collection's code in this process (see tests/chaos/chaos_run.py), so 240 of them fit in
 about a minute; the fault cases through the real ansible-playbook are in test_faults.py. The figures are
@@ -32,6 +33,12 @@ REQUIRED_FAULTS = [
     "outage (refuse) after the retry", "outage (reset) after the retry", "outage (proxy) after the retry", "restart",
     "outage on read",
 ]
+# The same for the password operation runs: every fault on the PATCH /v1/credentials write, and a second controller.
+REQUIRED_OPERATION_FAULTS = [
+    "operation: lost_reply_fin", "operation: lost_reply_then_outage", "operation: reset_before",
+    "operation: http_500", "operation: proxy_503", "proxy_504_after_accept on operation", "operation: empty_answer",
+    "operation: slow_past_timeout", "operation: a second controller starts it too",
+]
 
 
 @pytest.mark.skipif(REAL, reason="the chaos run injects faults into the simulator")
@@ -53,3 +60,13 @@ def test_chaos_run_has_no_double_retry_and_no_wrong_outcome(tmp_path_factory, re
     assert sorted(figures["releases"]) == sorted(chaos_run.RELEASES), figures["releases"]
     # every PATCH accepted is one retry of one run; none accepted twice
     assert figures["patches_accepted"] <= figures["patches_sent"]
+
+    operations = figures["operations"]
+    assert operations["runs"] >= RUNS // 6 >= 30 or RUNS < 180
+    assert operations["accepted_twice"] == 0, json.dumps(figures["failures"], indent=1, default=str)
+    assert operations["false_outcomes"] == 0, json.dumps(figures["failures"], indent=1, default=str)
+    assert sorted(operations["types"]) == ["REMEDIATE", "ROTATE", "UPDATE"], operations["types"]
+    missing = [kind for kind in REQUIRED_OPERATION_FAULTS if not figures["faults_injected"].get(kind)]
+    assert not missing, "operation faults never injected: %s" % missing
+    # some were started, and none more often than requests were sent
+    assert 0 < operations["accepted"] <= operations["sent"]
