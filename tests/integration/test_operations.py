@@ -275,3 +275,91 @@ def test_bulk_cancel_with_discover_and_in_check_mode(ansible, ops):
     # the lock is gone: an operation starts on esxi-8 now
     started = ansible.adhoc("vcf.sddc_manager.credentials", json.dumps(_rotate(HOST8)), target=ops)
     assert started.rc == 0 and started.result("vcf.sddc_manager.credentials")["task_id"], started
+
+
+# --- REMEDIATE, one account per operation --------------------------------------------------------------------------
+
+HOST11, HOST12 = "esxi-11.rack.example.com", "esxi-12.rack.example.com"
+HELD11, REAL11 = scenarios.planted("ops-held11"), scenarios.planted("ops-real11")
+HELD12, REAL12 = scenarios.planted("ops-held12"), scenarios.planted("ops-real12")
+TWO_SECRETS = (HELD11, REAL11, HELD12, REAL12)
+
+
+@pytest.fixture(name="two")
+def two_fixture(target):
+    """inc-2: INCONSISTENT on esxi-11 and esxi-12 (two accounts), each with its own held and real password."""
+    tasks = [{"id": "inc-2", "type": "ROTATE", "status": "INCONSISTENT", "created": "2026-11-20T10:00:00Z",
+              "resources": [{"name": HOST11, "type": "ESXI", "credentials": [_root(HELD11)]},
+                            {"name": HOST12, "type": "ESXI", "credentials": [_root(HELD12)]}]}]
+    resources = [{"name": HOST11, "type": "ESXI", "credentials": [_root(HELD11, REAL11)]},
+                 {"name": HOST12, "type": "ESXI", "credentials": [_root(HELD12, REAL12)]}]
+    target.load(scenarios.base(tasks=tasks, resources=resources, operations={"run_seconds": 1}))
+    return target
+
+
+def _remediate_both(first, second):
+    return {"operation_type": "REMEDIATE", "elements": [
+        {"resource_name": host, "resource_type": "ESXI",
+         "credentials": [{"credential_type": "SSH", "username": "root", "password": password}]}
+        for host, password in ((HOST11, first), (HOST12, second))]}
+
+
+def _remediate_tasks(target):
+    return [t for t in target.ctl.tasks() if t["type"] == "REMEDIATE"]
+
+
+def test_the_module_remediates_several_accounts_one_operation_each_in_turn(ansible, two):
+    # The simulator answers a REMEDIATE of two accounts 400 REMEDIATE_ONE_ACCOUNT: this passes only one at a time.
+    run = ansible.adhoc("vcf.sddc_manager.credentials", json.dumps(dict(_remediate_both(REAL11, REAL12), wait=False,
+                                                                        wait_sleep=1)), target=two, verbosity=4)
+    assert run.rc == 0, run
+    result = run.result("vcf.sddc_manager.credentials")
+    first, second = result["operations"]
+    assert [op["accounts"][0]["resource_name"] for op in result["operations"]] == [HOST11, HOST12]
+    # the first was waited for to its end before the second was sent, although wait is false
+    assert (first["status"], first["verdict"]) == ("SUCCESSFUL", "succeeded")
+    assert result["task_id"] == second["task_id"] != first["task_id"]
+    assert "not_done" not in result and result["changed"] is True
+    counters = two.counters()
+    assert counters["operations_accepted"] == 2 and counters["operations_rejected"] == 0
+    assert [len(t["subtasks"]) for t in _remediate_tasks(two)] == [1, 1]
+    no_password(run, two, *TWO_SECRETS)
+
+
+def test_a_failed_remediation_stops_the_rest_and_names_the_accounts_not_remediated(ansible, two):
+    run = ansible.adhoc("vcf.sddc_manager.credentials", json.dumps(dict(_remediate_both(WRONG, REAL12), wait=True,
+                                                                        wait_sleep=1)), target=two, verbosity=4)
+    assert run.rc != 0, run
+    result = run.result("vcf.sddc_manager.credentials")
+    [only] = result["operations"]
+    assert (only["status"], only["verdict"]) == ("FAILED", "attention")
+    assert [a["resource_name"] for a in result["not_done"]] == [HOST12]
+    assert "PASSWORD_REMEDIATE_PASSWORD_MISMATCH" in json.dumps(result["failed_subtasks"])
+    assert "nothing was sent for root (SSH) on %s, so it was not remediated." % HOST12 in result["msg"], result["msg"]
+    assert two.counters()["operations_accepted"] == 1
+    assert account(two, HOST12)["consistent"] is False
+    no_password(run, two, *TWO_SECRETS)
+
+
+def test_the_role_remediates_a_task_of_two_accounts_one_after_the_other(ansible, two):
+    run = ansible.playbook(ROLE_PLAY, verbosity=4, extra_vars=role_vars(
+        two, retry_credentials_tasks_specs={"inc-2": _remediate_both(REAL11, REAL12)}))
+    assert run.rc == 0, run
+    [item] = summary(run)["remediated"]
+    remediations = _remediate_tasks(two)
+    assert [len(t["subtasks"]) for t in remediations] == [1, 1]
+    assert item["verdict"] == "succeeded" and item["remediated_by"] in [t["id"] for t in remediations]
+    assert account(two, HOST11)["consistent"] is True and account(two, HOST12)["consistent"] is True
+    no_password(run, two, *TWO_SECRETS)
+
+
+def test_the_roles_remediation_that_stopped_is_reported_never_as_remediated(ansible, two):
+    run = ansible.playbook(ROLE_PLAY, extra_vars=role_vars(
+        two, retry_credentials_tasks_specs={"inc-2": _remediate_both(WRONG, REAL12)}))
+    assert run.rc != 0, run
+    _task, message = final_failure(run)
+    assert "Task inc-2 is INCONSISTENT; REMEDIATE operations, one per account" in message, message
+    assert "so it was not remediated" in message and HOST12 in message, message
+    assert summary(run)["remediated"] == []
+    assert two.counters()["operations_accepted"] == 1
+    no_password(run, two, *TWO_SECRETS)
