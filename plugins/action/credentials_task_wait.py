@@ -6,7 +6,8 @@
 Without progress_interval the module runs once, as any module does. With it, the module runs once per interval
 (each run waits at most that long) and a progress line is printed after each run, so an admin watching a play or
 an AWX job sees the wait move. The loop is flat: hours of waiting cost one module run per interval and nothing
-that grows with time, and the overall wait_timeout is kept to within one interval.
+that grows with time, and the overall wait_timeout is kept to within one interval. With end_session: at_end, only
+the run that reaches wait_timeout may end the session whatever is left running; the others do when nothing is.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -66,6 +67,11 @@ def is_outcome(result):
     A run that failed before it could read the tasks (connection, TLS, login, bad options) has no such state.
     """
     return isinstance(result, dict) and "pending_ids" in result and "succeeded_ids" in result
+
+
+def session_over(answer):
+    """Whether a run ended the session (end_session): it was the last run of the wait, whatever is left running."""
+    return bool(answer.get("session_ended")) or "session_end_msg" in answer
 
 
 def _text(message):
@@ -130,7 +136,11 @@ class ActionModule(ActionBase):
             # left is one read (0). The first run always reads the tasks, even with wait_timeout 0. A run costs
             # more than its wait (process start, imports, TLS handshake): it is asked to wait that much less.
             chunk = max(0, int(min(interval, schedule.left) - runs["overhead"]))
-            answer = self._execute_module(module_args=dict(args, wait_timeout=chunk), task_vars=task_vars)
+            run_args = dict(args, wait_timeout=chunk)
+            if args.get("end_session") == "at_end" and schedule.left > interval:
+                # Not the run that reaches wait_timeout: it ends the session only if nothing is left running.
+                run_args["end_session"] = "when_done"
+            answer = self._execute_module(module_args=run_args, task_vars=task_vars)
             runs["count"] += 1
             for key in ("warnings", "deprecations"):
                 for message in answer.pop(key, None) or []:
@@ -174,8 +184,9 @@ class ActionModule(ActionBase):
         def unreachable(_seconds, _left, _exc):
             progress(0)
 
-        polled = _waiter.poll(run_one, lambda answer: not is_outcome(answer) or not answer["pending_ids"], schedule,
-                              rest_of_interval, aligned=True, on_unreachable=unreachable)
+        polled = _waiter.poll(run_one, lambda answer: not is_outcome(answer) or not answer["pending_ids"]
+                              or session_over(answer), schedule, rest_of_interval, aligned=True,
+                              on_unreachable=unreachable)
         totals = (schedule.start, runs["polls"], runs["count"], runs["warnings"], runs["deprecations"])
         if runs["down_since"] is not None:
             runs["warnings"].append(_waiter.unreachable_line(schedule.clock() - runs["down_since"], 0).replace(

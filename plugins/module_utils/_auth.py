@@ -26,6 +26,8 @@ TOKEN_REFRESH_MARGIN = 60
 REFRESH_REFUSALS = frozenset([400, 401, 403, 404])
 # Failures that say the server cannot be reached at all: another request to it would fail the same way.
 UNREACHABLE = frozenset(["connection", "tls", "timeout"])
+# A revoke at the end of a run is best effort: SDDC Manager down or restarting must not hold the end for minutes.
+END_SESSION_SECONDS = 20
 
 
 def jwt_expiry(token):
@@ -137,6 +139,22 @@ class TokenAuth:
         self._secret(token)
         # Revoking twice does no harm (SDDC Manager answers 204 for an unknown id): retried like a read.
         self._send("DELETE", "/v1/tokens/refresh-token", payload=token, read=True)
+
+    def end_session(self, seconds=END_SESSION_SECONDS):
+        """Revoke this session's refresh token, best effort, within ``seconds``: None when it was revoked, else why
+        not (an error's message, which never holds a token)."""
+        if not self.refresh_token:
+            return "no refresh token to revoke."
+        limit = getattr(self, "time_limit", None)
+        try:
+            if limit is None:
+                self.revoke()
+            else:
+                with limit(seconds):
+                    self.revoke()
+        except SddcManagerError as exc:
+            return exc.message
+        return None
 
     def token_expires_at(self):
         return jwt_expiry(self.access_token)

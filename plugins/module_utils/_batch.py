@@ -31,6 +31,23 @@ def wait_after_writes(client, ids, baselines=None, known=None, timeout=_waiter.W
     return waiter.wait(ids, known=known, baselines=baselines)
 
 
+# end_session: when a module run revokes its session's refresh token itself, so a play needs no run of the token
+# module at its end: never; when no task it followed is still running; or at its end whatever (the run that ends
+# the wait, at its deadline too).
+END_SESSION = ("never", "when_done", "at_end")
+
+
+def end_session(client, mode, still_running):
+    """The result keys of ``end_session``: ``session_ended`` (revoked now), and ``session_end_msg`` when the revoke
+    failed (best effort: the outcome of the tasks stands)."""
+    if mode == "never" or (mode == "when_done" and still_running):
+        return {"session_ended": False}
+    problem = client.end_session()
+    if problem is None:
+        return {"session_ended": True}
+    return {"session_ended": False, "session_end_msg": problem}
+
+
 def entry(before, after, action, msg):
     """One task's line in a bulk result."""
     return {

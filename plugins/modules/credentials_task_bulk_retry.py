@@ -144,6 +144,21 @@ options:
         running at O(wait_timeout). The per-task outcome is returned either way.
     type: bool
     default: true
+  end_session:
+    description:
+      - Revoke O(refresh_token) at the end of this run, so that a play that logged in with M(vcf.sddc_manager.token)
+        needs no run of it with O(vcf.sddc_manager.token#module:state=absent) at its end (one module start-up less).
+      - V(never) leaves the session open. V(when_done) revokes it when no retried or watched task is still running
+        at the end of this run (all ended, or none to follow), and leaves it open for a later
+        M(vcf.sddc_manager.credentials_task_wait) otherwise. V(at_end) revokes it whatever this run leaves running
+        (the last run of the play).
+      - Only after the tasks were retried (and waited for); a run that stops on an error leaves the session open,
+        for the play to revoke it.
+      - Best effort, within 20 seconds. A revoke that fails (SDDC Manager unreachable, or a restart already ended
+        the session) changes no outcome; RV(session_end_msg) says why, and the refresh token ends on its own.
+    type: str
+    choices: [never, when_done, at_end]
+    default: never
 extends_documentation_fragment:
   - vcf.sddc_manager.connection
   - vcf.sddc_manager.connection.action_group
@@ -304,6 +319,14 @@ tasks:
   returned: when O(wait=true) and tasks were retried or watched
   type: list
   elements: dict
+session_ended:
+  description: Whether this run revoked O(refresh_token) (O(end_session)).
+  returned: when the tasks were retried (the run did not stop on an error)
+  type: bool
+session_end_msg:
+  description: Why the refresh token could not be revoked (O(end_session)); never holds a token.
+  returned: when this run tried to revoke the refresh token and could not
+  type: str
 """
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _batch, _spec, _verdict
@@ -322,6 +345,7 @@ def main():
         wait=dict(type="bool", default=False),
         fail_on_failure=dict(type="bool", default=True),
         concurrency=dict(type="int", default=16),
+        end_session=dict(type="str", choices=list(_batch.END_SESSION), default="never"),
     )
     argument_spec.update(wait_argument_spec())
     module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -357,6 +381,9 @@ def main():
                        "after": dict((r["task_id"], _predicted(r)) for r in run.results)}
     out = module.redact(out)
     out["msg"] = _summary(out)
+    # The last thing this run sends: nothing after it needs the session.
+    running = out["pending_ids"] or (run.followed and not p["wait"])
+    out.update(_batch.end_session(module.client, p["end_session"], running))
     if problems and p["fail_on_failure"]:
         module.fail_json(**dict(out, msg="%s Problems: %s" % (out["msg"], " | ".join(problems))))
     module.exit_json(**out)

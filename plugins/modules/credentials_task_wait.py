@@ -60,6 +60,20 @@ options:
         before its retry). A retried task without C(state_before) is named in a warning. Run this module on the
         host that ran the retry (its clock took C(retried_at)).
     type: dict
+  end_session:
+    description:
+      - Revoke O(refresh_token) in the run that ends the wait, so that a play that logged in with
+        M(vcf.sddc_manager.token) needs no run of it with O(vcf.sddc_manager.token#module:state=absent) at its end (one
+        module start-up less).
+      - V(never) leaves the session open. V(when_done) revokes it when no task is left running. V(at_end) revokes it
+        when the wait ends, whether every task ended or O(wait_timeout) ran out; with O(progress_interval) that is the
+        last module run of the wait (the others act as V(when_done)).
+      - Not when the wait stops on an error; the session is then left for the play to revoke.
+      - Best effort, within 20 seconds. A revoke that fails (SDDC Manager unreachable, or a restart already ended
+        the session) changes no outcome; RV(session_end_msg) says why, and the refresh token ends on its own.
+    type: str
+    choices: [never, when_done, at_end]
+    default: never
 extends_documentation_fragment:
   - vcf.sddc_manager.connection
   - vcf.sddc_manager.connection.action_group
@@ -162,6 +176,14 @@ polls:
   description: How many times the tasks were read.
   returned: always
   type: int
+session_ended:
+  description: Whether this run (with O(progress_interval), the last one) revoked O(refresh_token) (O(end_session)).
+  returned: when the wait did not stop on an error
+  type: bool
+session_end_msg:
+  description: Why the refresh token could not be revoked (O(end_session)); never holds a token.
+  returned: when a run tried to revoke the refresh token and could not
+  type: str
 """
 
 import time
@@ -204,6 +226,7 @@ def main():
         # Taken out by the action plugin before the module runs; declared for the docs and for direct calls.
         progress_interval=dict(type="int"),
         after_retry=dict(type="dict"),
+        end_session=dict(type="str", choices=list(_batch.END_SESSION), default="never"),
     )
     argument_spec.update(wait_argument_spec())
     module = SddcManagerModule(argument_spec=argument_spec, supports_check_mode=True)
@@ -224,6 +247,8 @@ def main():
         module.fail_from(exc)
     out = dict(changed=False, polls=waited.polls)
     problems = module.add_wait_outcome(out, waited, task_ids)
+    # The last thing this run sends: nothing after it needs the session.
+    out.update(_batch.end_session(module.client, p["end_session"], waited.pending_ids))
     not_succeeded = len(out["failed_ids"]) + len(out["unknown_ids"])
     out["msg"] = "%d succeeded, %d did not succeed, %d still running after %.0f s." % (
         len(out["succeeded_ids"]), not_succeeded, len(out["pending_ids"]), waited.elapsed)

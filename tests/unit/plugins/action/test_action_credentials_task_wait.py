@@ -192,3 +192,35 @@ def test_without_after_retry_the_runs_get_none(clock, lines):
     module = FakeModule(clock, ends_at=5)
     run({"task_ids": ["t1"], "progress_interval": 2, "wait_timeout": 60}, module)
     assert all("after_retry" not in call for call in module.calls)
+
+
+class SessionModule(FakeModule):
+    """FakeModule that ends the session as credentials_task_wait does with end_session."""
+
+    def __call__(self, module_args=None, task_vars=None, **_kwargs):
+        result = super(SessionModule, self).__call__(module_args, task_vars, **_kwargs)
+        mode = module_args.get("end_session", "never")
+        result["session_ended"] = mode == "at_end" or (mode == "when_done" and not result["pending_ids"])
+        return result
+
+
+@pytest.mark.parametrize("ends_at, timeout, revoking_run", [
+    (150, 600, 3),  # the tasks end in the third interval: that run ends the session
+    (10 ** 6, 150, 3),  # wait_timeout is reached in the third: that one ends it, the others were not asked to
+])
+def test_end_session_at_end_is_asked_of_the_run_that_ends_the_wait_only(clock, lines, ends_at, timeout, revoking_run):
+    module = SessionModule(clock, ends_at=ends_at)
+    result = run({"task_ids": ["t1", "t2"], "progress_interval": 60, "wait_timeout": timeout, "fail_on_failure": False,
+                  "fail_on_timeout": False, "end_session": "at_end"}, module)
+    assert len(module.calls) == revoking_run == len(lines)
+    assert [c["end_session"] for c in module.calls[:-1]] == ["when_done"] * (revoking_run - 1)
+    assert module.calls[-1]["end_session"] == ("at_end" if ends_at > timeout else "when_done")
+    assert result["session_ended"] is True
+
+
+def test_a_run_that_ended_the_session_is_the_last_one(clock, lines):
+    """Whatever the clock says after it, no run follows one that ended the session (it has no session left)."""
+    module = SessionModule(clock, ends_at=10 ** 6, overhead=0.0)
+    result = run({"task_ids": ["t1"], "progress_interval": 5, "wait_timeout": 5, "fail_on_timeout": False,
+                  "end_session": "at_end"}, module)
+    assert len(module.calls) == 1 and result["session_ended"] is True and result["pending_ids"] == ["t1", "t2"]
