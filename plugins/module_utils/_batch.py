@@ -98,6 +98,10 @@ class RetryRun:
         if "remediated_by" in outcome:
             self._add_remediation(task, outcome)
             return
+        if outcome["baseline"] is not None:
+            # The write's answer is in hand by now (results come in order, so maybe a little later): the run it
+            # started ends no later than its length after this, which tells the wait when to read.
+            outcome["baseline"].answered_at = _tasks._wall_clock()  # pylint: disable=protected-access
         found = _verdict.verdict(outcome["task"])
         action = "skipped"
         if outcome["changed"]:

@@ -56,9 +56,12 @@ JITTER = 0.2
 EARLY_READ = 2.0
 # However an estimate falls, two reads of a wait are never closer than this.
 READ_FLOOR = 1.0
-# A read aimed at an expected end comes this long after it: the run began a little after the write was sent, and
-# SDDC Manager writes the end a little after the work.
+# A run started by a write began after the write was sent and before its answer came back.  Known only when it was
+# sent, its end is expected this much later than the run's length after the sending; known when the answer came,
+# no later than the length after the answer.
 AIM_MARGIN = 0.5
+# A read aimed at an expected end comes this long after it: SDDC Manager writes the end a little after the work.
+READ_LAG = 0.1
 # An aimed read that does not see the task end gives the window its regular read back: one extra read.  After this
 # many misses a wait stops aiming, so that a wrong estimate costs at most this many reads more than the plain grid.
 AIM_MISSES = 2
@@ -245,10 +248,12 @@ def poll(read, done, schedule, sleeper=time.sleep, aligned=False, on_unreachable
 class Baseline:
     """A task as read just before a write, and when the write was sent (epoch seconds, the controller's clock)."""
 
-    def __init__(self, task, sent_at=None):
+    def __init__(self, task, sent_at=None, answered_at=None):
         self.task = task or {}
         self.task_id = self.task.get("id")
         self.sent_at = sent_at
+        # When the write's answer was in hand (None: not known); only used to tell when to read.
+        self.answered_at = answered_at
         self._fingerprint = _verdict.fingerprint(self.task)
         _status, completed, subs = self._fingerprint
         self._has_times = bool(completed) or any(sub[2] for sub in subs)
@@ -351,10 +356,11 @@ class Watch:
         return self.ended_at is not None
 
     def expected_end(self):
-        """When (epoch seconds, the controller's clock) the task's run should end, or None: a guess for when to read
-        next, never a verdict.  The run's length is that of its ended sub-tasks (:func:`run_length`); before one has
-        ended, that of the run the write replaced.  A run started by our write began just after it was sent
-        (``Baseline.sent_at``); another run is placed on our clock by :attr:`skew`, which puts it late, not early."""
+        """When (epoch seconds, the controller's clock) the task's run should have ended, or None: a guess for when
+        to read next, never a verdict.  The run's length is that of its ended sub-tasks (:func:`run_length`); before
+        one has ended, that of the run the write replaced.  A run started by our write began between its sending
+        and its answer (``Baseline.sent_at``, ``answered_at``); another run is placed on our clock by :attr:`skew`,
+        which puts it late, not early."""
         if self.ended:
             return None
         start, length = run_length(self.task) if self.task.get("status") is not None else (None, None)
@@ -362,8 +368,10 @@ class Watch:
             length = run_length(self.baseline.task)[1]
         if length is None:
             return None
+        if self.baseline is not None and self.baseline.answered_at is not None:
+            return self.baseline.answered_at + length
         if self.baseline is not None and self.baseline.sent_at is not None:
-            return self.baseline.sent_at + length
+            return self.baseline.sent_at + length + AIM_MARGIN
         if start is not None and self.skew is not None:
             return start + length - self.skew
         return None
@@ -496,7 +504,7 @@ class Waiter:
                 schedule.miss()
             ends.clear()
             ends.update(self._ends(watches, pending))
-            schedule.aim(dict((task_id, schedule.clock() + (end - now) + AIM_MARGIN) for task_id, end in ends.items()
+            schedule.aim(dict((task_id, schedule.clock() + (end - now) + READ_LAG) for task_id, end in ends.items()
                               if missed.get(task_id) != end))
             if self.on_poll is not None:
                 self.on_poll(dict((i, w.task) for i, w in watches.items()), list(pending), schedule.elapsed)

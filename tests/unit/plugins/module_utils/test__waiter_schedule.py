@@ -13,6 +13,7 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils._waiter import (
     AIM_MISSES,
     EARLY_READ,
     READ_FLOOR,
+    READ_LAG,
     Baseline,
     Schedule,
     Waiter,
@@ -135,9 +136,12 @@ def test_run_length(case, read, expected):
 def test_expected_end_of_a_retried_task_from_the_run_it_replaced_then_from_its_own_sub_tasks():
     before = task("FAILED", [sub("FAILED", -100, -83)], -83)  # the failed run took 17 s
     watch = Watch("a", Baseline(before, T0))
-    assert watch.expected_end() == T0 + 17
+    # Known only when the retry was sent: the run began a little after it.
+    assert watch.expected_end() == T0 + 17 + AIM_MARGIN
+    # Known when its answer came back: the run began before that.
+    assert Watch("a", Baseline(before, T0, answered_at=T0 + 0.2)).expected_end() == pytest.approx(T0 + 17.2)
     watch.update(task("IN_PROGRESS", [sub("SUCCESSFUL", 0.2, 4.2), sub("IN_PROGRESS", 0.2)]), T0 + 5)
-    assert watch.expected_end() == T0 + 8.0  # 4 s for one sub-task of two
+    assert watch.expected_end() == T0 + 8.0 + AIM_MARGIN  # 4 s for one sub-task of two
     watch.update(task("SUCCESSFUL", [sub("SUCCESSFUL", 0.2, 4.2), sub("SUCCESSFUL", 0.2, 8.1)], 8.1), T0 + 9)
     assert watch.expected_end() is None
 
@@ -211,8 +215,8 @@ def test_an_aimed_wait_sees_the_same_end_with_no_more_reads(case, length, previo
     assert reads[-1] <= plain[-1] + READ_FLOOR + 1e-9, (reads, plain)
     assert all(b - a >= 1.0 - 1e-9 for a, b in zip(reads, reads[1:])), reads
     if previous == length:
-        # The aimed read lands AIM_MARGIN after the end, and takes a regular read's place.
-        assert reads[-1] == pytest.approx(length + AIM_MARGIN) or reads[-1] in plain, reads
+        # The aimed read lands AIM_MARGIN + READ_LAG after the end, and takes a regular read's place.
+        assert reads[-1] == pytest.approx(length + AIM_MARGIN + READ_LAG) or reads[-1] in plain, reads
         assert len(reads) <= len(plain), (reads, plain)
 
 
