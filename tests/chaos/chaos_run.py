@@ -78,6 +78,7 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils import (  # noqa:
     _status,
     _tasks,
     _verdict,
+    _waiter,
 )
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import (  # noqa: E402
     RetryPolicy,
@@ -862,12 +863,31 @@ CONFIRM_SECONDS = 0.5
 CONFIRM_FIRST_PAUSE = 0.05
 
 
+# Two reads of a wait are never closer than ``_waiter.READ_FLOOR`` (1 s): against tasks that run for minutes. The
+# runs' tasks take under a second, so the floor shrinks with them (as CONFIRM_SECONDS does); at 1 s every wait here
+# would cost a second per read and the run twice its time. It is the default of ``Schedule``'s ``floor`` argument,
+# bound when the class was defined, so the default itself is swapped for the run and put back after it.
+READ_FLOOR = WAIT_SLEEP
+
+
+def _swap_read_floor(seconds):
+    """Set the default ``floor`` of ``_waiter.Schedule``; returns the defaults to put back."""
+    init = _waiter.Schedule.__init__
+    names = init.__code__.co_varnames[:init.__code__.co_argcount]
+    saved = init.__defaults__
+    defaults = list(saved)
+    defaults[names.index("floor") - (len(names) - len(defaults))] = seconds
+    init.__defaults__ = tuple(defaults)
+    return saved
+
+
 def run_chaos(sim, runs, first_seed=0, operation_runs=None):
     """``runs`` retry runs and ``operation_runs`` password operation runs (default: a sixth of ``runs``)."""
     chaos = Chaos(sim)
     started = time.monotonic()
     saved = _tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE
     _tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE = CONFIRM_SECONDS, CONFIRM_FIRST_PAUSE
+    saved_floor = _swap_read_floor(READ_FLOOR)
     operation_runs = runs // 6 if operation_runs is None else operation_runs
     try:
         for seed in range(first_seed, first_seed + runs):
@@ -876,6 +896,7 @@ def run_chaos(sim, runs, first_seed=0, operation_runs=None):
             chaos.run_operation(seed)
     finally:
         _tasks.CONFIRM_SECONDS, _tasks.CONFIRM_FIRST_PAUSE = saved
+        _waiter.Schedule.__init__.__defaults__ = saved_floor
     return chaos.figures(started)
 
 
