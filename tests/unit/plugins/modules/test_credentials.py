@@ -310,11 +310,10 @@ def test_bad_input_is_refused_before_any_request(run_module, rsps, extra, words)
 
 def test_a_refusal_names_sddc_managers_reason(run_module, rsps):
     rsps.get(LIST, json=listing())
-    rsps.patch(START, status=400, json={"errorCode": "PASSWORD_MANAGER_REMEDIATE_ONE_ACCOUNT",
-                                        "message": "You can remediate the password for only one account at a time."})
-    two = dict(ESXI, credentials=[{"credential_type": "SSH", "username": "root", "password": GIVEN},
-                                  {"credential_type": "SSH", "username": "audit", "password": GIVEN + "x"}])
-    result, failed = run_module(credentials, args("REMEDIATE", two))
-    assert failed and "only one account at a time" in result["msg"]
-    assert result["operation_type"] == "REMEDIATE"
+    rsps.patch(START, status=400, json={"errorCode": "PASSWORD_MANAGER_RESOURCE_LOCKED",
+                                        "message": "The resource is locked by another password operation."})
+    result, failed = run_module(credentials, args("ROTATE", element(**ESXI)))
+    assert failed and "locked by another password operation" in result["msg"]
+    assert result["operation_type"] == "ROTATE"
+    assert len(rsps.calls) == 2  # the list read, the one refused start: nothing sent again
     assert GIVEN not in json.dumps(result)
