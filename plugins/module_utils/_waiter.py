@@ -98,7 +98,8 @@ class Schedule:
         self._next = self.sleep
         self.first = max(0.0, float(first))
         self.can_aim = can_aim and self.sleep > 0
-        self.floor = max(0.0, float(floor))
+        # Never slower than the pause asked for: a floor above it would space the reads more than ``sleep`` does.
+        self.floor = max(0.0, min(float(floor), self.sleep))
         self._due = None  # when the next regular read is due, once an aimed read has moved one
         self._missed_due = None
         self._aims = {}

@@ -67,6 +67,8 @@ SCHEDULE_CASES = [
      [5.6, 4.4]),
     ("an aim closer than the floor waits the floor", 5, [({"a": 0.2}, False)], [1.0]),
     ("an overdue estimate reads after the floor", 5, [({"a": -4.0}, False)], [1.0]),
+    ("a sleep below the floor is the floor", 0.5, [({"a": 0.1}, False), ({"a": 0.2}, True), (None, False)],
+     [0.5, 0.5, 0.5]),
     ("the latest aim inside the window is taken", 5, [({"a": 2.0, "b": 3.5, "c": 9.0}, False)], [3.5]),
     ("an aimed read that saw the end takes the regular read's place", 5, [({"a": 3.0}, False), (None, False)],
      [3.0, 7.0]),
