@@ -493,8 +493,8 @@ def remediate(client, task, options, check_mode=False, wait_for=None):
     last = run.last
     result.update(task=last["task"], task_id=last["task_id"] or task_id, remediated_by=last["task_id"],
                   remediation_task_ids=[step["task_id"] for step in run.steps],
-                  msg="Task %s is INCONSISTENT; %s" % (task_id, run.msg[0].lower() + run.msg[1:]
-                                                        if len(steps) == 1 else run.msg))
+                  msg="Task %s is INCONSISTENT; %s" % (
+                      task_id, run.msg[0].lower() + run.msg[1:] if len(steps) == 1 else run.msg))
     return result
 
 

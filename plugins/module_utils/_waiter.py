@@ -171,7 +171,7 @@ class Schedule:
             # for it (at most ``floor`` later) rather than leaving the end to the read after.
             inside = [at for at in aims.values() if max(at, soonest) <= due + self.floor]
             if inside:
-                target = max(max(inside), soonest)
+                target = max(inside + [soonest])
                 self.aimed = frozenset(key for key, at in aims.items() if at <= target)
                 # This read takes the regular one's place: the next comes when the one after it would have.
                 self._missed_due, self._due = due, due + self.sleep

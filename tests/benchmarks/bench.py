@@ -338,14 +338,14 @@ def section_lengths(sims, workdir, lengths, quick):
         print(play_table([base, ours]), flush=True)
     rows = [[fmt(length, "%g"), fmt(b["wall_s"]), fmt(b["overhead_s"]), b["requests"], fmt(o["wall_s"]),
              fmt(o["overhead_s"]), o["requests"], "%.2f" % o["load"][0]] for length, b, o in pairs]
-    mean_base = round(sum(b["overhead_s"] for _, b, _ in pairs) / len(pairs), 2)
-    mean_ours = round(sum(o["overhead_s"] for _, _, o in pairs) / len(pairs), 2)
+    mean_base = round(sum(b["overhead_s"] for _length, b, _ours in pairs) / len(pairs), 2)
+    mean_ours = round(sum(o["overhead_s"] for _length, _base, o in pairs) / len(pairs), 2)
     rows.append(["mean", "", fmt(mean_base, "%.2f"), "", "", fmt(mean_ours, "%.2f"), "", ""])
     head = ["task s", "playbook wall s", "playbook overhead s", "playbook requests", "ours wall s", "ours overhead s",
             "ours requests", "load 1 min"]
-    data = {"rows": [r for _, b, o in pairs for r in (b, o)], "mean_overhead_playbook_s": mean_base,
+    data = {"rows": [r for _key, b, o in pairs for r in (b, o)], "mean_overhead_playbook_s": mean_base,
             "mean_overhead_ours_s": mean_ours}
-    ok = all(b["all_successful"] and o["all_successful"] for _, b, o in pairs)
+    ok = all(b["all_successful"] and o["all_successful"] for _key, b, o in pairs)
     return "N = 1 at task lengths %s s" % ", ".join("%g" % x for x in lengths), md_table(head, rows), data, ok
 
 
@@ -362,10 +362,10 @@ def section_sizes(sims, workdir, sizes, run_seconds, quick):
              "%.2f" % o["load"][0]] for n, b, o in pairs]
     head = ["N", "playbook wall s", "ours wall s", "wall ratio", "playbook requests", "ours requests", "requests ratio",
             "playbook CPU s", "ours CPU s", "CPU ratio", "load 1 min"]
-    data = {"rows": [r for _, b, o in pairs for r in (b, o)],
+    data = {"rows": [r for _key, b, o in pairs for r in (b, o)],
             "ratios": dict((str(n), {"wall": ratio(o, b, "wall_s"), "requests": ratio(o, b, "requests"),
                                      "cpu": ratio(o, b, "cpu_s")}) for n, b, o in pairs)}
-    ok = all(b["all_successful"] and o["all_successful"] for _, b, o in pairs)
+    ok = all(b["all_successful"] and o["all_successful"] for _key, b, o in pairs)
     return "N = %s, %g s tasks: ours / playbook" % (", ".join(map(str, sizes)), run_seconds), md_table(head, rows), \
         data, ok
 
@@ -379,7 +379,7 @@ def section_history(sims, workdir, n, history, run_seconds, quick):
             ("elements_read", "%d"))
     rows = [[label] + [fmt(r[k], f) for k, f in keys] + ["%.2f" % r["load"][0]]
             for label, r in (("0", plain), ("%d" % history, long))]
-    rows.append(["ratio"] + [fmt(ratio(long, plain, k), "%.3f") for k, _ in keys] + [""])
+    rows.append(["ratio"] + [fmt(ratio(long, plain, k), "%.3f") for k, _form in keys] + [""])
     head = ["history", "wall s", "CPU s", "peak RSS MB", "requests", "tasks read", "load 1 min"]
     data = {"rows": [plain, long], "wall_ratio": ratio(long, plain, "wall_s"), "cpu_ratio": ratio(long, plain, "cpu_s"),
             "peak_rss_ratio": ratio(long, plain, "peak_rss_total_mb"), "requests_ratio": ratio(long, plain, "requests")}

@@ -166,7 +166,6 @@ class _ProxyAfterAccept(HTTPAdapter):
             return fake
         return response
 
-
     def _matches(self, request):
         path = request.path_url.split("?")[0]
         # /v1/credentials exactly: /v1/credentials/tasks/... starts with it too

@@ -27,7 +27,7 @@ class History:
         self.order = "newest"
         self.deleted = set()
         self.by_id_reads = []
-        for _ in range(count):
+        for _count in range(count):
             self.add("SUCCESSFUL")
         rsps.add_callback(responses.GET, TASKS, callback=self._list)
         rsps.add_callback(responses.GET, re.compile(re.escape(TASKS) + r"/[^/?]+$"), callback=self._get)
@@ -100,7 +100,7 @@ def test_the_window_grows_while_it_holds_only_new_tasks_and_shrinks_after(client
     sddc = history(500)
     feed, _warnings = _feed(client)
     feed.poll()
-    burst = [sddc.add("SUCCESSFUL") for _ in range(50)]
+    burst = [sddc.add("SUCCESSFUL") for _count in range(50)]
     tasks = feed.poll()
     # 20 and 40 held only new tasks; 80 reached one seen before: every new task is there.
     assert set(burst) <= set(_ids(tasks))
@@ -115,7 +115,7 @@ def test_a_burst_larger_than_the_history_ends_in_one_full_read(client, history):
     sddc = history(25)
     feed, _warnings = _feed(client)
     feed.poll()
-    for _ in range(100):
+    for _count in range(100):
         sddc.add("SUCCESSFUL")
     assert len(feed.poll()) == 125
     # 20, 40, 80: only new tasks; 160 >= the 125 SDDC Manager holds (totalElements): the whole list.
@@ -133,7 +133,7 @@ def test_a_window_as_large_as_the_history_is_one_full_read(client, history):
 def test_an_old_failed_task_outside_the_window_is_read_by_id_through_its_retry_and_end(client, history):
     sddc = history(100)
     old = sddc.add("FAILED", "old-failed")
-    for _ in range(100):
+    for _count in range(100):
         sddc.add("SUCCESSFUL")
     feed, _warnings = _feed(client)
     feed.poll()
@@ -153,11 +153,11 @@ def test_a_task_running_when_it_left_the_window_is_followed_by_id_to_its_end(cli
     running = sddc.add("IN_PROGRESS", "running")
     feed, _warnings = _feed(client)
     feed.poll()
-    for _ in range(25):
+    for _count in range(25):
         sddc.add("SUCCESSFUL")
     tasks = feed.poll()
     assert "running" in _ids(tasks)  # the window of 40 reached it
-    for _ in range(30):
+    for _count in range(30):
         sddc.add("SUCCESSFUL")
     sddc.set(running, "FAILED")
     tasks = feed.poll()
@@ -168,7 +168,7 @@ def test_a_task_running_when_it_left_the_window_is_followed_by_id_to_its_end(cli
 def test_a_watched_task_that_answers_404_is_watched_no_more(client, history):
     sddc = history(100)
     sddc.add("FAILED", "doomed")
-    for _ in range(30):
+    for _count in range(30):
         sddc.add("SUCCESSFUL")
     feed, _warnings = _feed(client)
     feed.poll()
@@ -183,9 +183,9 @@ def test_a_watched_task_that_answers_404_is_watched_no_more(client, history):
 
 def test_many_open_tasks_in_a_short_history_are_one_full_read_not_a_request_each(client, history):
     sddc = history(0)
-    for _ in range(60):
+    for _count in range(60):
         sddc.add("FAILED")
-    for _ in range(20):
+    for _count in range(20):
         sddc.add("SUCCESSFUL")
     feed, _warnings = _feed(client)
     feed.poll()
@@ -196,11 +196,11 @@ def test_many_open_tasks_in_a_short_history_are_one_full_read_not_a_request_each
 def test_a_poll_that_fails_changes_nothing_and_the_next_finds_every_new_task(client, history, rsps):
     sddc = history(100)
     sddc.add("FAILED", "old-failed")
-    for _ in range(30):
+    for _count in range(30):
         sddc.add("SUCCESSFUL")
     feed, _warnings = _feed(client)
     feed.poll()
-    burst = [sddc.add("FAILED") for _ in range(30)]
+    burst = [sddc.add("FAILED") for _count in range(30)]
     rsps.replace(responses.GET, re.compile(re.escape(TASKS) + r"/[^/?]+$"), status=500,
                  json={"errorCode": "INTERNAL", "message": "boom"})
     with pytest.raises(SddcManagerError):
