@@ -15,9 +15,10 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 PYTEST_ARGS ?=
 # pytest-xdist workers for the integration tests: most of their time is spent waiting - on ansible-playbook, on the
 # simulator's clock, on real outages (three role runs through 180 s, a rulebook through 100 s) and the 300-interval
-# role wait (five minutes) - so four share two cores well, and work stealing keeps the long ones from queueing
-# behind each other. INTEGRATION_WORKERS=0 runs them in one process.
-INTEGRATION_WORKERS ?= 4
+# role wait (five minutes) - so six share two cores well (the five longest, about 18 minutes of waiting between
+# them, each hold a worker while they sleep), and work stealing keeps the long ones from queueing behind each other.
+# INTEGRATION_WORKERS=0 runs them in one process.
+INTEGRATION_WORKERS ?= 6
 # pip on some machines names local index folders that hold only some packages; its complaint is noise
 PIP_NOISE := is ignored: it is neither a file nor a directory
 
