@@ -117,6 +117,15 @@ EXAMPLES = r"""
     progress_interval: 60
     wait_timeout: 3600
 
+- name: Wait, and end the session in the run that ends the wait (no token module run at the end of the play)
+  vcf.sddc_manager.credentials_task_wait:
+    hostname: sddc-manager.example.com
+    access_token: "{{ sddc_login.access_token }}"
+    refresh_token: "{{ sddc_login.refresh_token }}"
+    task_ids: "{{ retried_ids }}"
+    end_session: at_end
+  register: waited
+
 # Ad hoc, connection from SDDC_MANAGER_* environment variables:
 #   ansible localhost -m vcf.sddc_manager.credentials_task_wait -a 'task_ids=2d0f3c4e-...,7a1e9b0c-... wait_timeout=600'
 """
