@@ -73,7 +73,8 @@ def test_a_wait_of_300_progress_intervals(ansible, target, tmp_path):
 def test_progress_lines_reach_ansible_runner_as_they_come(tmp_path, target, ansible, collections_path):
     """AWX runs jobs with ansible-runner: each progress line is in its stdout and is a job event of its own."""
     ansible_runner = pytest.importorskip("ansible_runner")
-    target.load(scenarios.base(tasks=scenarios.failed_rotate_tasks(2, run_seconds=6, prefix="awx")))
+    # 14 s tasks: at least three one-second intervals even when each module run takes 2-3 s on a loaded machine.
+    target.load(scenarios.base(tasks=scenarios.failed_rotate_tasks(2, run_seconds=14, prefix="awx")))
     private = tmp_path / "job"
     (private / "project").mkdir(parents=True)
     (private / "project" / "retry.yml").write_text(ROLE_PLAY)

@@ -172,7 +172,9 @@ def test_9_1_notifications_reach_the_failure_report_with_their_links(ansible, ta
 
 
 def test_a_rerun_after_a_timed_out_wait_waits_for_the_task_and_reports_its_real_end(ansible, target):
-    load(target, [rotate_task("via-retry", {"status": "FAILED", "errors": [SSH_REFUSED]}, run_seconds=6)])
+    # The retried run lasts 30 s: the second ansible-playbook must start while it still runs, even on a loaded
+    # machine (with 6 s, a slow start met the task FAILED again, and retrying it then is right).
+    load(target, [rotate_task("via-retry", {"status": "FAILED", "errors": [SSH_REFUSED]}, run_seconds=30)])
     retry = play("""
 - name: Retry and wait
   vcf.sddc_manager.credentials_task_retry:
@@ -183,7 +185,7 @@ def test_a_rerun_after_a_timed_out_wait_waits_for_the_task_and_reports_its_real_
 """)
     first = ansible.playbook(retry, target=target, extra_vars={"timeout": 1})
     assert first.rc != 0 and "still IN_PROGRESS after wait_timeout" in first.result("Retry and wait")["msg"]
-    second = ansible.playbook(retry, target=target, extra_vars={"timeout": 30})
+    second = ansible.playbook(retry, target=target, extra_vars={"timeout": 90})
     assert second.rc != 0, second
     result = second.result("Retry and wait")
     assert result["changed"] is False and result["retried"] is False
