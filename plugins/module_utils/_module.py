@@ -9,7 +9,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import sys
+import traceback
+
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
+from ansible.module_utils.common.warnings import get_deprecations, get_warnings
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import (
     _client,
@@ -75,6 +79,48 @@ def no_log_values_of(params, spec):
     return found
 
 
+def _strings_of(value, out, depth=0):
+    """Every string Ansible's ``remove_values`` would look into inside ``value`` (and ``str()`` of the numbers and of
+    any other object, which can only add to them), appended to ``out``."""
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, bytes):
+        out.append(value.decode("utf-8", "replace"))
+    elif value is None or isinstance(value, bool):
+        return
+    elif isinstance(value, dict):
+        for item in value.values():
+            _strings_of(item, out, depth + 1)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            _strings_of(item, out, depth + 1)
+    else:
+        # Numbers (masked when a no_log value is part of them), and objects such as ansible-core's warning and error
+        # summaries: their text, and their event's message.
+        out.append(str(value))
+        message = getattr(getattr(value, "event", None), "msg", None)
+        if isinstance(message, str):
+            out.append(message)
+
+
+def needed_no_log_values(no_log_values, *parts):
+    """The values of ``no_log_values`` that occur in ``parts`` (what a module is about to return).
+
+    ``remove_values`` tries every no_log value on every string of a result: a bulk retry that met a password in each
+    of hundreds of sub-tasks spends most of its CPU there, masking values that appear nowhere in what it returns (the
+    tasks are returned without their password fields). A value that is not part of any string of the result masks
+    nothing, so leaving it out changes no output; a value that is, however it got there, is kept.
+    """
+    if not no_log_values:
+        return set()
+    strings = []
+    for part in parts:
+        _strings_of(part, strings)
+    # Joined, a value found inside one string is found; one that straddles two strings is kept too (harmless).
+    text = "\x00".join(strings)
+    return set(value for value in no_log_values if not isinstance(value, str) or not value or value in text)
+
+
 def wait_argument_spec(timeout=_waiter.WAIT_TIMEOUT, sleep=_waiter.WAIT_SLEEP):
     return dict(
         wait_timeout=dict(type="int", default=timeout),
@@ -117,7 +163,31 @@ class SddcManagerModule(AnsibleModule):
             self.no_log_values.update(no_log_values_of(params, self.argument_spec))
             kwargs.setdefault("invocation", {"module_args": hide_unsupported(params, self.argument_spec)})
             msg = self._named_validation_error(msg)
+        self._keep_needed_no_log_values(kwargs, msg)
         super(SddcManagerModule, self).fail_json(msg=msg, **kwargs)
+
+    def exit_json(self, **kwargs):
+        self._keep_needed_no_log_values(kwargs)
+        super(SddcManagerModule, self).exit_json(**kwargs)
+
+    def _keep_needed_no_log_values(self, kwargs, *more):
+        """Before Ansible masks the result: keep only the no_log values that occur in it (``needed_no_log_values``).
+
+        What Ansible adds to the result is looked into too: the arguments (``invocation``), the warnings and
+        deprecations, and the traceback of an exception being handled.
+        """
+        values = getattr(self, "no_log_values", None)
+        if not values:
+            return
+        parts = [kwargs, getattr(self, "params", None), list(more)]
+        try:
+            parts += [list(get_warnings()), list(get_deprecations())]
+        except Exception:  # pylint: disable=broad-except
+            # Not knowing the warnings: keep every value.
+            return
+        if sys.exc_info()[0] is not None:
+            parts.append(traceback.format_exc())
+        self.no_log_values = needed_no_log_values(values, *parts)
 
     def _named_validation_error(self, msg):
         """ansible-core reports a list of dicts holding a string as "dictionary requested, could not parse JSON or

@@ -221,3 +221,35 @@ def test_no_log_values_of_tolerates_malformed_arguments():
     spec = {"password": {"no_log": True}, "items": {"options": {"password": {"no_log": True}}}}
     assert _module.no_log_values_of({"password": "p", "items": ["x", {"password": "q"}, None]}, spec) == {"p", "q"}
     assert _module.no_log_values_of({"password": None, "items": "oops"}, spec) == set()
+
+
+def test_needed_no_log_values_keeps_every_value_that_occurs_in_the_result():
+    values = {"s3cret", "0ld-Passw0rd", "4242", "absent-one", ""}
+    result = {"msg": "the secret is s3cret", "port": 142420, "nested": [{"x": b"0ld-Passw0rd!"}], "ok": True}
+    assert _module.needed_no_log_values(values, result) == {"s3cret", "0ld-Passw0rd", "4242", ""}
+    # One that only occurs in another part (the arguments, a warning's text) is kept too.
+    warning = types.SimpleNamespace(event=types.SimpleNamespace(msg="warned about absent-one"))
+    assert "absent-one" in _module.needed_no_log_values(values, result, [warning])
+    assert _module.needed_no_log_values(set(), result) == set()
+
+
+def test_a_result_with_many_secrets_is_masked_as_before(run_module):
+    """Hundreds of no_log values (one per password met in the answers): those the result holds are masked, whether
+    whole or inside a string, in the result and in its arguments."""
+    planted = ["PLANTED-%03d-pw" % i for i in range(300)]
+
+    def main():
+        module = SddcManagerModule(argument_spec=dict(name=dict(type="str")))
+        module.no_log_values.update(planted)
+        module.exit_json(changed=False, whole=planted[3], inside="before %s after" % planted[250],
+                         number=12, items=[{"text": planted[0] + planted[1]}])
+
+    result, failed = run_module(types.SimpleNamespace(main=main, __name__="dummy"), dict(CONN, name=planted[9]))
+    assert not failed
+    text = json.dumps(result)
+    assert result["invocation"]["module_args"]["name"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert not any(secret in text for secret in planted)
+    assert result["whole"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    assert result["inside"] == "before ******** after"
+    assert result["items"] == [{"text": "****************"}]
+    assert result["number"] == 12
