@@ -25,6 +25,9 @@ from ansible_collections.vcf.sddc_manager.plugins.module_utils import _spec, _ta
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._client import AmbiguousWriteError, SddcManagerError
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import timestamp
 
+# The newest tasks read to find the one a start created when its answer did not say (see _started_task).
+STARTED_WINDOW = 20
+
 
 def accounts_of(elements):
     """The accounts ``elements`` name, one dict each, without passwords: what results and messages may show."""
@@ -60,8 +63,11 @@ def _newest_first(tasks):
 
 
 def _touches(task, name, resource_type):
+    # A sub-task may leave its entityType out (the spec makes it optional): such a resource is judged by its name
+    # alone, so that a lock is never missed (resource names are FQDNs, one per resource).
     return any(_same_name(r.get("resource_name"), name)
-               and (not resource_type or (r.get("resource_type") or "").upper() == resource_type)
+               and (not resource_type or not r.get("resource_type")
+                    or r["resource_type"].upper() == resource_type)
                for r in _tasks.resources_of(task))
 
 
@@ -246,9 +252,16 @@ def _server_error(exc):
 
 
 def _started_task(client, plan_, first):
-    """The credentials task a start created: not in the list read before it, of its type, on its first resource."""
-    listed = client.list_credentials_tasks()
-    for task in _newest_first(listed):
+    """The credentials task a start created: not in the list read before it, of its type, on its first resource.
+
+    It is among the newest: a window of them is read first (:class:`_tasks.TaskReader` checks the order), and the
+    whole list only when the window holds no task known before the start (a burst of new tasks, an auto-rotation
+    say, may have pushed it further down)."""
+    reader = _tasks.TaskReader(client)
+    listed = reader.newest(limit=STARTED_WINDOW)
+    if len(listed) >= STARTED_WINDOW and not any(task.get("id") in plan_.known_ids for task in listed):
+        listed = reader.newest()
+    for task in listed:
         if task.get("id") in plan_.known_ids or task.get("type") != plan_.operation:
             continue
         if _touches(task, first.get("resource_name"), first.get("resource_type")):

@@ -195,3 +195,33 @@ def elements_from_resource_credentials(resource_credentials):
             ],
         })
     return elements
+
+
+def elements_from_subtasks(subtasks):
+    """Module-form elements from a credentials task's sub-tasks (resource, type, user and credential type of each),
+    or None when a sub-task leaves one of them out or names a resource type no release has.
+
+    The spec marks those fields optional, so an answer may lack them; the caller then reads the task's
+    resource credentials instead. Only the sub-tasks themselves count: ``dependentSubTasks`` apply a credential's
+    new password elsewhere (the services that use it), and a retry names the task's own credentials only.
+    """
+    elements = []
+    for sub in subtasks or []:
+        if not isinstance(sub, dict):
+            return None
+        fields = [sub.get(key) for key in ("resourceName", "entityType", "username", "credentialType")]
+        if not all(isinstance(value, str) and value.strip() for value in fields):
+            return None
+        name, resource_type, username, credential_type = fields
+        if resource_type.upper() not in RESOURCE_TYPES or credential_type.upper() not in CREDENTIAL_TYPES:
+            return None
+        element = next((e for e in elements if e["resource_name"] == name
+                        and e["resource_type"] == resource_type.upper()), None)
+        if element is None:
+            element = {"resource_name": name, "resource_id": None, "resource_type": resource_type.upper(),
+                       "credentials": []}
+            elements.append(element)
+        credential = {"username": username, "credential_type": credential_type.upper(), "account_type": None}
+        if credential not in element["credentials"]:
+            element["credentials"].append(credential)
+    return elements or None

@@ -42,10 +42,20 @@ REQUEST_BYTES = 2000
 ELEMENT_BYTES = 1500
 # Elements of each answer whose size is measured (their JSON); enough for an average, cheap at any list length.
 MEASURED = 3
-# The event source reads the whole list this often (seconds) even when every window reached tasks it knew: a task
-# that lists below the newest without being new to it (a retry SDDC Manager might continue under a new id with the
-# old creation time [guess], a task written late with an older time) is then seen within this time, not never.
+# The event source reads the whole list now and then even when every window reached tasks it knew: a task that
+# lists below the newest without being new to it (a retry SDDC Manager might continue under a new id with the old
+# creation time [guess], a task written late with an older time) is then seen at the next sweep, not never. A sweep
+# comes at least SWEEP_SECONDS after the last, and only once the polls since have read SWEEP_SHARE times as many
+# tasks as it will: over any stretch, sweeps cost at most 1/SWEEP_SHARE of the polls' own reads, whatever the
+# history (with 20,000 tasks and a window of 20, about a sweep a day at the default interval of 60 s).
 SWEEP_SECONDS = 3600
+SWEEP_SHARE = 4
+# A FAILED task that rests outside the window (nobody retried it yet) is read by id this often, not at every poll:
+# it changes only when someone retries it, and the sweep and these reads see that. Running tasks and tasks the
+# caller follows (``TaskFeed.follow``: an event was just emitted for them, a retry is likely) are read every poll.
+REST_SECONDS = 300
+# How long ``TaskFeed.follow`` keeps a resting task read at every poll.
+FOLLOW_SECONDS = 900
 
 # A write whose answer was lost, or answered 5xx by something that may have passed it on, is settled by reading
 # the task (``_confirm``): the first read CONFIRM_FIRST_PAUSE after it, each pause growing, for the settle time.
@@ -278,41 +288,64 @@ class TaskFeed:
       window was never seen at an earlier poll, the window may have cut off new tasks: it is read again twice as
       large, up to the whole list. The next poll starts from the size that sufficed, halving while few tasks are new.
     - A watched task that is not in the window is read by id (side by side), unless one full read costs less
-      (``TaskReader.cheaper_in_full``, from ``totalElements`` and the element sizes seen). A retried old FAILED task
-      keeps its id and its place deep in the list: its reads by id show it run and end again. A read by id that
-      answers 404 (the task was deleted) stops watching it. A task missing from a window is never taken for gone or
-      ended: only what a read shows is returned.
-    - Every ``SWEEP_SECONDS`` the poll reads the whole list anyway (see SWEEP_SECONDS); once an answer was not
-      newest first (the reader warns once), every poll reads the whole list.
+      (``TaskReader.cheaper_in_full``, from ``totalElements`` and the element sizes seen): a running one at every
+      poll, a FAILED one at rest every ``REST_SECONDS`` (at every poll while followed: :meth:`follow`). A retried
+      old FAILED task keeps its id and its place deep in the list: its reads by id show it run and end again. A
+      read by id that answers 404 (the task was deleted) stops watching it. A task missing from a window is never
+      taken for gone or ended: only what a read shows is returned.
+    - Now and then the poll reads the whole list anyway (a sweep: see SWEEP_SECONDS and SWEEP_SHARE); once an
+      answer was not newest first (the reader warns once), every poll reads the whole list.
 
     A poll that fails changes nothing: the next one starts from the same knowledge. ``last`` holds the elements and
     requests of the latest poll (``{"elements": N, "requests": R}``), ``polls`` the number of polls that answered.
     """
 
-    def __init__(self, reader, clock=time.monotonic, first_window=FIRST_WINDOW, sweep=SWEEP_SECONDS):
+    def __init__(self, reader, clock=time.monotonic, first_window=FIRST_WINDOW, sweep=SWEEP_SECONDS,
+                 rest=REST_SECONDS):
         self.reader = reader
         self.clock = clock
         self.first_window = first_window
         self.window = first_window
         self.sweep = sweep
+        self.rest = rest
         self.swept = None
+        self.since_sweep = 0  # elements the polls read since the last sweep
         self.seen = set()
         self.watched = set()
+        self.resting = {}  # watched FAILED tasks: id -> when last read
+        self.following = {}  # id -> until when it is read at every poll
         self.polls = 0
         self.last = {"elements": 0, "requests": 0}
 
+    def follow(self, task_id, seconds=FOLLOW_SECONDS):
+        """Read ``task_id`` at every poll for ``seconds`` even while it rests FAILED: the event source follows a
+        task it just emitted an event for, since a rulebook is likely to retry it."""
+        self.following[str(task_id)] = self.clock() + seconds
+
+    def _due(self, task_id, now):
+        """Whether a watched task outside the window is read by id at this poll."""
+        if task_id not in self.resting or self.following.get(task_id, now) > now:
+            return True
+        return now - self.resting[task_id] >= self.rest
+
+    def _sweep_due(self, now):
+        if self.swept is None or not self.reader.ordered:
+            return True
+        return now - self.swept >= self.sweep and self.since_sweep >= SWEEP_SHARE * (self.reader.total or 0)
+
     def poll(self):
         """The tasks to look at now, in list order (newest first), then the watched ones read by id, newest first."""
-        elements, requests = self.reader.elements, self.reader.requests
+        elements, requests, swept = self.reader.elements, self.reader.requests, self.swept
         try:
             return self._poll()
         finally:
             self.last = {"elements": self.reader.elements - elements, "requests": self.reader.requests - requests}
+            self.since_sweep = 0 if self.swept != swept else self.since_sweep + self.last["elements"]
 
     def _poll(self):
         now = self.clock()
         window, grew = self.window, False
-        if self.swept is None or not self.reader.ordered or now - self.swept >= self.sweep:
+        if self._sweep_due(now):
             listing = self.reader.list()
         else:
             while True:
@@ -330,7 +363,7 @@ class TaskFeed:
         listed = set(str(task.get("id")) for task in tasks)
         gone = set()
         if not listing.complete:
-            missing = [task_id for task_id in self.watched if task_id not in listed]
+            missing = [task_id for task_id in self.watched if task_id not in listed and self._due(task_id, now)]
             if missing and listing.limit is not None and self.reader.cheaper_in_full(len(missing)):
                 listing = self.reader.list()
                 tasks = listing.tasks
@@ -357,9 +390,19 @@ class TaskFeed:
                 self.seen.add(task_id)
             if is_open(task):
                 self.watched.add(task_id)
+                if _verdict.verdict(task).retryable:
+                    self.resting[task_id] = now
+                else:
+                    self.resting.pop(task_id, None)
             else:
                 self.watched.discard(task_id)
+                self.resting.pop(task_id, None)
+                self.following.pop(task_id, None)
         self.watched -= gone
+        for task_id in gone:
+            self.resting.pop(task_id, None)
+            self.following.pop(task_id, None)
+        self.following = dict((k, until) for k, until in self.following.items() if until > now)
         if listing.limit is None:
             self.swept = now
         if grew:
@@ -425,8 +468,13 @@ def plan_retry(task):
                            kind="not_retryable")
 
 
-def build_retry_spec(client, task, options):
-    """The CredentialsUpdateSpec for ``task``: from the options, or rebuilt from the task."""
+def build_retry_spec(client, task, options, from_subtasks=True):
+    """``(spec, rebuilt_from_subtasks)``: the CredentialsUpdateSpec for ``task``, from the options or rebuilt from
+    the task.
+
+    A ROTATE or UPDATE_AUTO_ROTATE_POLICY task is rebuilt from its own sub-tasks when they name every field (no
+    request: at N tasks that is N reads saved), else from ``GET .../resource-credentials``. ``from_subtasks``
+    False forces that read: after SDDC Manager refused a request rebuilt from the sub-tasks."""
     operation = options.get("operation_type") or task.get("type")
     if operation != task.get("type"):
         raise SddcManagerError(
@@ -443,12 +491,15 @@ def build_retry_spec(client, task, options):
             raise SddcManagerError(
                 "Task %s is an UPDATE_AUTO_ROTATE_POLICY task: give auto_rotate_policy." % task.get("id"),
                 kind="needs_input")
+        elements = _spec.elements_from_subtasks(task.get("subTasks")) if from_subtasks else None
+        if elements:
+            return _spec.build(operation, elements, options.get("auto_rotate_policy")), True
         elements = _spec.elements_from_resource_credentials(client.get_resource_credentials(task.get("id")))
         if not elements:
             raise SddcManagerError(
                 "SDDC Manager lists no resources for task %s, so its retry request cannot be rebuilt; give "
                 "elements." % task.get("id"), kind="api")
-    return _spec.build(operation, elements, options.get("auto_rotate_policy"))
+    return _spec.build(operation, elements, options.get("auto_rotate_policy")), False
 
 
 def _confirm(client, task_id, took_effect):
@@ -498,7 +549,19 @@ def _unsettled(task_id, action, exc, after):
     return exc
 
 
-def retry(client, task_id, options, check_mode=False, task=None):
+def retry(client, task_id, options, check_mode=False, task=None, from_subtasks=True):
+    """Retry one credentials task when it needs it.  Returns a plain result dict (see :func:`_retry`).
+
+    A result with a baseline notes when the write's answer was in hand (``Baseline.answered_at``): the run it
+    started ends no later than its length after that, which tells a wait when to read.
+    """
+    result = _retry(client, task_id, options, check_mode, task, from_subtasks)
+    if result.get("baseline") is not None and result["baseline"].answered_at is None:
+        result["baseline"].answered_at = _wall_clock()
+    return result
+
+
+def _retry(client, task_id, options, check_mode=False, task=None, from_subtasks=True):
     """Retry one credentials task when it needs it.  Returns a plain result dict.
 
     The task is read first; only a FAILED task gets a PATCH.  A PATCH whose answer
@@ -506,6 +569,8 @@ def retry(client, task_id, options, check_mode=False, task=None):
     beat us to, is settled by reading the task again, never by sending it twice.
     ``result["baseline"]`` is the task before the retry (see ``_waiter.Baseline``) whenever a retry was sent
     or another client's retry was found, so that no later read of the old run is taken for the new run's end.
+    A request rebuilt from the task's sub-tasks that SDDC Manager refuses (400) while the task is still FAILED is
+    rebuilt once from its resource credentials and sent again: a refused request was not applied.
     """
     before = task if task is not None else get_task(client, task_id)
     action, message = plan_retry(before)
@@ -513,7 +578,7 @@ def retry(client, task_id, options, check_mode=False, task=None):
               "msg": message, "baseline": None}
     if action != "retry":
         return result
-    spec = build_retry_spec(client, before, options)
+    spec, rebuilt = build_retry_spec(client, before, options, from_subtasks=from_subtasks)
     result["changed"] = True
     if check_mode:
         result["msg"] = "Task %s failed; it would be retried (check mode)." % task_id
@@ -534,7 +599,11 @@ def retry(client, task_id, options, check_mode=False, task=None):
         elif exc.status_code not in (400, 409):
             raise
         else:
-            return _retried_by_another(client, task_id, baseline, result, exc)
+            after = get_task(client, task_id)
+            if rebuilt and exc.status_code == 400 and not baseline.took_effect(after) \
+                    and _verdict.verdict(after).retryable:
+                return _retry(client, task_id, options, task=after, from_subtasks=False)
+            return _retried_by_another(task_id, baseline, result, exc, after)
     result["retried"] = True
     result["msg"] = "Task %s was retried." % task_id
     if result.get("unseen"):
@@ -580,9 +649,9 @@ def _follow_answer(client, task_id, answer, result):
         result["unseen"] = True
 
 
-def _retried_by_another(client, task_id, baseline, result, exc):
-    """A 400/409 to the PATCH: fine if another client retried the task just before; else the error stands."""
-    after = get_task(client, task_id)
+def _retried_by_another(task_id, baseline, result, exc, after):
+    """A 400/409 to the PATCH (``after``: the task read since): fine if another client retried the task just
+    before; else the error stands."""
     if not baseline.took_effect(after):
         raise exc
     # Someone else (another play, the UI) retried it between our read and our PATCH.
@@ -686,8 +755,9 @@ def select_tasks(client, task_ids, discover=False, resource_types=None, resource
         # its id and its place, and a failure nobody handled stays where it happened, years down the list).
         listed = reader.list().tasks
         by_id = dict((task.get("id"), task) for task in listed)
+        types_of = ResourceTypes(client)
         for task in listed:
-            if wanted(task, listed) and matches_resources(task, resource_types, resource_names):
+            if wanted(task, listed) and matches_resources(task, resource_types, resource_names, types_of):
                 selected[task.get("id")] = task
     elif len(task_ids) > LIST_THRESHOLD and reader.ordered:
         # Named ones only need a window of the newest (its tasks are true reads of them even if it came out of
@@ -706,19 +776,42 @@ def select_tasks(client, task_ids, discover=False, resource_types=None, resource
     return selected
 
 
-def matches_resources(task, resource_types=None, resource_names=None):
+def matches_resources(task, resource_types=None, resource_names=None, types_of=None):
     """Whether the task touches a resource of one of the types and one of the names (no filter: any).
 
     Both compare without case: resource types are upper case in the API, and host names are not case-sensitive.
+    A sub-task may leave its ``entityType`` out (the spec makes it optional): with a type filter, such a resource's
+    type comes from ``types_of(task)`` (:class:`ResourceTypes`), asked only when the rest did not decide.
     """
     types = set(t.upper() for t in resource_types or [])
     names = set(n.lower() for n in resource_names or [])
     resources = resources_of(task)
-    if types and not any((r["resource_type"] or "").upper() in types for r in resources):
-        return False
     if names and not any((r["resource_name"] or "").lower() in names for r in resources):
         return False
-    return True
+    if not types or any((r["resource_type"] or "").upper() in types for r in resources):
+        return True
+    untyped = [(r["resource_name"] or "").lower() for r in resources if not r["resource_type"]]
+    if not untyped or types_of is None:
+        return False
+    read = types_of(task)
+    return any(read.get(name) in types for name in untyped)
+
+
+class ResourceTypes:
+    """``types_of`` for :func:`matches_resources`: ``{resource name (lower case): type}`` of a task, from its
+    resource credentials, read once per task and only for tasks whose sub-tasks leave the type out."""
+
+    def __init__(self, client):
+        self.client = client
+        self.read = {}
+
+    def __call__(self, task):
+        task_id = task.get("id")
+        if task_id not in self.read:
+            self.read[task_id] = dict(
+                ((resource.get("resourceName") or "").lower(), (resource.get("resourceType") or "").upper())
+                for resource in self.client.get_resource_credentials(task_id) or [] if isinstance(resource, dict))
+        return self.read[task_id]
 
 
 def cancel_many(client, selected, check_mode=False, missing=None):

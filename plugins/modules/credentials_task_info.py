@@ -160,11 +160,11 @@ SUMMARY_KEYS = frozenset(["id", "name", "type", "status", "normalized_status", "
                           "failed_subtasks"])
 
 
-def matches(task, statuses, resource_name, resource_type):
+def matches(task, statuses, resource_name, resource_type, types_of=None):
     if statuses and _status.normalize(task.get("status")) not in statuses:
         return False
     return _tasks.matches_resources(task, [resource_type] if resource_type else None,
-                                    [resource_name] if resource_name else None)
+                                    [resource_name] if resource_name else None, types_of)
 
 
 def main():
@@ -194,7 +194,9 @@ def main():
             # The reader checks the answer's order: with limit, a list that is not newest first is not the newest
             # tasks, so it reads the whole list (and warns); the tasks come back newest first either way.
             newest = _tasks.TaskReader(module.client).newest(limit=p["limit"])
-            found = [task for task in newest if matches(task, statuses, p["resource_name"], p["resource_type"])]
+            types_of = _tasks.ResourceTypes(module.client)
+            found = [task for task in newest
+                     if matches(task, statuses, p["resource_name"], p["resource_type"], types_of)]
     except SddcManagerError as exc:
         module.fail_from(exc)
     tasks = [module.describe_task(task) for task in found]

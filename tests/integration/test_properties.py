@@ -175,6 +175,7 @@ def profiles():
         "refresh_answer": st.sampled_from(["json", "text"]),
         "login_status": st.sampled_from([200, 201]),
         "auth": st.sampled_from(["password", "tokens"]),
+        "subtask_fields": st.sampled_from(["full", "sparse"]),
     })
 
 
@@ -259,9 +260,11 @@ class SddcManagerModel(RuleBasedStateMachine):
         FIGURES.counts["examples"] += 1
         FIGURES.profiles["release %s" % profile["release"]] += 1
         FIGURES.profiles["auth %s" % profile["auth"]] += 1
+        FIGURES.profiles["sub-tasks %s" % profile["subtask_fields"]] += 1
         scenario = {
             "seed": FIGURES.counts["examples"], "release": profile["release"],
             "generic_status": {"case": profile["case"]},
+            "subtask_fields": profile["subtask_fields"],
             "users": [ADMIN],
             "tokens": {"access_lifetime": profile["access_lifetime"], "refresh_answer": profile["refresh_answer"],
                        "login_status": profile["login_status"], "refresh_lifetime": 10 * 86400},
@@ -336,6 +339,7 @@ class SddcManagerModel(RuleBasedStateMachine):
     def _run(self, module, args):
         """Run ``module`` and return ``(result, failed, before, after, accepted, cancels)``."""
         before = self._truth()
+        offset = self.time.offset
         counters = self.ctl.counters()
         away_before = self.ctl.outage_status()["active"]
         waiter = functools.partial(Waiter, clock=self.time.clock, sleeper=self.time.sleep, wall_clock=self.time.wall)
@@ -379,16 +383,19 @@ class SddcManagerModel(RuleBasedStateMachine):
         FIGURES.counts["module runs"] += 1
         FIGURES.counts["%s %s" % (module.__name__.rsplit(".", 1)[-1], "failed" if failed else "ok")] += 1
         FIGURES.counts["retries accepted"] += sum(accepted.values())
-        self._check_common(result, printed.getvalue(), before, accepted)
+        self._check_common(result, printed.getvalue(), before, accepted, self.time.offset != offset)
         for new_id in after:
             if new_id not in self.ids and not after[new_id].get("superseded_by"):
                 self.ids.append(new_id)
         return result, failed, before, after, accepted, cancels
 
-    def _check_common(self, result, printed, before, accepted):
+    def _check_common(self, result, printed, before, accepted, time_moved):
         for task_id, count in accepted.items():
             assert count <= 1, "task %s: %d retries accepted in one step" % (task_id, count)
-            if count:
+            # A task running before the step may end FAILED during it only if the step took time: an outage moves
+            # the clock (its pauses), and a read after it may rightly find the task FAILED and retry it.
+            # (SDDC Manager, the simulator, accepts a retry of a FAILED task only.)
+            if count and not time_moved:
                 assert before[task_id]["status"] == "FAILED", (
                     "task %s was retried while %s" % (task_id, before[task_id]["status"]))
         text = json.dumps(result) + printed

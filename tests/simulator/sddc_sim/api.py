@@ -86,6 +86,8 @@ def dispatch(state, request, route, params):
 # What SDDC Manager answers to a missing, malformed, unknown or expired token
 # (FIELD-NOTES): two keys only, and the same words whatever the cause.
 UNAUTHORIZED_MESSAGE = "Authorization Header is missing or not in correct format"
+# Optional fields of a CredentialsSubTask that subtask_fields: sparse leaves out of every sub-task.
+SPARSE_LEFT_OUT = ("entityType", "username", "credentialType")
 
 
 def _authenticate(state, request):
@@ -163,7 +165,7 @@ def list_tasks(state, request, _params, _principal):
     limit = _limit(request)
     with state.lock:
         tasks = _in_list_order(state, state.all_tasks())
-        elements = [t.read_view() for t in (tasks if limit is None else tasks[:limit])]
+        elements = [_subtask_form(state, t.read_view()) for t in (tasks if limit is None else tasks[:limit])]
     total = len(tasks)
     page = limit if limit is not None else total
     return Response(200, {
@@ -175,6 +177,24 @@ def list_tasks(state, request, _params, _principal):
             "totalPages": math.ceil(total / page) if page else 0,
         },
     })
+
+
+def _subtask_form(state, view):
+    """``view`` with its sub-tasks in the scenario's ``subtask_fields`` form. ``sparse``: every sub-task keeps only
+    what the spec requires of a ``CredentialsSubTask`` (name, description, creationTimestamp, status) with its id,
+    resource name, errors, completion time and passwords; ``entityType``, ``username`` and ``credentialType`` are
+    optional in the spec, so a client cannot count on them."""
+    if state.scenario.subtask_fields != "sparse":
+        return view
+
+    def strip(subtasks):
+        for sub in subtasks or []:
+            for key in SPARSE_LEFT_OUT:
+                sub.pop(key, None)
+            strip(sub.get("dependentSubTasks"))
+
+    strip(view.get("subTasks"))
+    return view
 
 
 def _in_list_order(state, tasks):
@@ -213,7 +233,7 @@ def get_task(state, _request, params, _principal):
         task = state.task(params["id"])
         if task is None:
             raise _not_found(state, params["id"])
-        return Response(200, task.read_view())
+        return Response(200, _subtask_form(state, task.read_view()))
 
 
 def resource_credentials(state, _request, params, _principal):

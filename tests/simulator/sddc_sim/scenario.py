@@ -24,7 +24,8 @@ from .schema import MAX_SECONDS, Fields
 EARLIEST, LATEST = 0.0, parse_iso("2999-12-31T00:00:00Z")
 MAX_GENERATED = 100000  # tasks per generate entry; each costs memory
 SCENARIO_KEYS = ("seed", "users", "tokens", "latency", "not_found_status", "tasks", "faults",
-                 "release", "stale_reads", "generic_status", "resources", "operations", "list_order")
+                 "release", "stale_reads", "generic_status", "resources", "operations", "list_order",
+                 "subtask_fields")
 # domainNames of a resource that neither a resources entry nor anything else names.
 DEFAULT_DOMAINS = ("sddc-mgmt-domain",)
 MAX_AUTO_ROTATE_DAYS = 90
@@ -45,6 +46,8 @@ _WORD = re.compile(r"^[A-Za-z][A-Za-z0-9_ ]{0,63}$")
 NO_ERRORS = "none"
 # The order GET /v1/credentials/tasks answers in: SDDC Manager's (newest first), or one a client must not trust.
 LIST_ORDERS = ("newest", "oldest", "shuffled")
+# What a credentials sub-task carries: every field (what 9.x answers), or only those the spec requires (see api).
+SUBTASK_FIELDS = ("full", "sparse")
 MAX_STALE_READS = 1000
 
 
@@ -67,6 +70,7 @@ class Scenario:
     resources: list = dataclasses.field(default_factory=list)
     operations: dict = dataclasses.field(default_factory=lambda: dict(DEFAULT_OPERATIONS))
     list_order: str = "newest"
+    subtask_fields: str = "full"
 
 
 DEFAULT_OPERATIONS = {"run_seconds": 1.0, "pending_seconds": 0.0, "rules": []}
@@ -115,6 +119,7 @@ def parse(data):
                         for kind in LATENCY_KINDS}
     scenario.not_found_status = fields.get("not_found_status", int, 404, choices=(400, 404))
     scenario.list_order = fields.get("list_order", str, "newest", choices=LIST_ORDERS)
+    scenario.subtask_fields = fields.get("subtask_fields", str, "full", choices=SUBTASK_FIELDS)
     scenario.tasks = parse_tasks(fields.get("tasks", list, []), release=scenario.release,
                                  stale_reads=scenario.stale_reads)
     scenario.faults = parse_faults(fields.get("faults", list, []))

@@ -9,7 +9,10 @@ redaction are the collection's own client (``plugins/module_utils``), the one th
 
 What a poll reads is the collection's one task reader (``_tasks.TaskFeed`` over ``_tasks.TaskReader``): the whole
 list at the first poll, then a window of the newest tasks (grown while it may have cut off new ones) and the open
-tasks outside it by id, so that a poll's cost follows the tasks new or open, not SDDC Manager's history.
+tasks outside it by id: running ones and those it just emitted an event for at every poll, FAILED ones nobody
+retried every five minutes (``_tasks.REST_SECONDS``). A poll's cost follows the tasks new or open, not SDDC
+Manager's history; the whole list is read at the first poll and then only in rare sweeps whose cost is bounded by
+the polls' own (``_tasks.SWEEP_SHARE``).
 
 What each poll cost, for a benchmark or a person: after every poll that answered, one DEBUG line on the logger
 ``vcf.sddc_manager.credentials_tasks``: ``vcf.sddc_manager.credentials_tasks: polled: N elements, R requests``
@@ -67,7 +70,9 @@ options:
       - Off by default. Those failures happened before the source started and may already be in a person's hands;
         and since the retry guardrails count within one run of the source, re-emitting them at every restart of a
         rulebook activation would retry the same task again after each restart.
-      - Such a task is still watched; if it is retried and fails again, that is an event.
+      - Such a task is still watched; if it is retried and fails again, that is an event. A FAILED task that sits
+        below the newest tasks is read every five minutes while nobody retries it, so that event may come up to
+        five minutes late; a task the source emitted an event for is read at every poll for 15 minutes.
       - With V(false), a task first seen after the first poll that ended more than five minutes before the source
         started also counts as existing (an empty first answer must not turn old failures into new ones).
     type: bool
@@ -322,11 +327,14 @@ class _Memory:
 class TaskEvents:
     """Turns successive task lists into events: one per entry into a watched status.
 
-    Pure and synchronous (no I/O), so each transition can be tested on its own.
+    Synchronous and without I/O of its own, so each transition can be tested on its own. ``types_of`` is the one
+    exception: with a resource_types filter, the types of resources whose sub-tasks leave them out (the spec makes
+    ``entityType`` optional) are read through it (``_tasks.ResourceTypes``); None: such resources match no type.
     """
 
-    def __init__(self, settings, clock=time.time, started=None):
+    def __init__(self, settings, clock=time.time, started=None, types_of=None):
         self.settings = settings
+        self.types_of = types_of
         self.clock = clock
         self.started = clock() if started is None else started
         self.primed = False
@@ -359,17 +367,23 @@ class TaskEvents:
             episode = (status, task.get("completionTimestamp"))
             if memory.episode == episode:
                 continue
-            memory.episode = episode
             # An end seen before, read again after the task ran: a read from before the retry (a stale cache or
             # replica), not a new failure; the source never knows when a playbook retried the task, so only the
             # rule's part that needs no time applies (the task was seen running since).
             if any(seen.is_stale(task, seen_running=True) for seen in memory.ended):
+                memory.episode = episode
                 continue
+            existing = self._existing(task, first, new)
+            matched = None if existing else self._matches(task)
+            if not existing and matched is None:
+                # Whether it matches the filters is not known yet (a read failed): the next poll decides, as if
+                # this one had not seen the task enter the status.
+                memory.status = previous
+                continue
+            memory.episode = episode
             memory.ended = memory.ended[-(EPISODES_KEPT - 1):] + [_waiter.Baseline(task)]
             memory.entries += 1
-            if self._existing(task, first, new):
-                continue
-            if not self._matches(task):
+            if existing or not matched:
                 continue
             events.append(self._event(task, memory, previous, now))
         self._forget_old()
@@ -391,7 +405,15 @@ class TaskEvents:
             return False
         if not (s.resource_types or s.resource_names):
             return True
-        return _part(task, "resources", lambda t: _tasks.matches_resources(t, s.resource_types, s.resource_names))
+        # A task whose sub-tasks leave the resource type out is matched by type through a read of its resource
+        # credentials (only for a task entering a watched status). None when that read fails: not known yet.
+        try:
+            return _part(task, "resources", lambda t: _tasks.matches_resources(
+                t, s.resource_types, s.resource_names, self.types_of), reraise=_client.SddcManagerError)
+        except _client.SddcManagerError as exc:
+            LOG.warning("%s: the resource types of task %s could not be read (%s); it is judged again at the next "
+                        "poll.", PLUGIN, task.get("id"), exc.kind)
+            return None
 
     def _event(self, task, memory, previous, now):
         s = self.settings
@@ -457,15 +479,23 @@ class TaskEvents:
             del self.by_resources[work]
         if len(self.known) <= MEMORY_LIMIT:
             return
-        oldest = sorted(self.known.items(), key=lambda item: item[1].last_seen)
-        for task_id, _memory in oldest[:len(self.known) - MEMORY_LIMIT]:
+        # Down to three quarters of the limit at once, so that the sort comes once per MEMORY_LIMIT / 4 new tasks,
+        # not at every poll of a history larger than the limit. Tasks that never entered a watched status go first,
+        # the least recently seen first: the others hold the episodes and event times that keep events single and
+        # the guardrail counting.
+        keep = MEMORY_LIMIT * 3 // 4
+        oldest = sorted(self.known.items(), key=lambda item: (
+            item[1].episode is not None or bool(item[1].event_times), item[1].last_seen))
+        for task_id, _memory in oldest[:len(self.known) - keep]:
             del self.known[task_id]
 
 
-def _part(task, what, read):
+def _part(task, what, read, reraise=()):
     """One part of an event; a task of an unexpected shape still gives its event, without that part."""
     try:
         return read(task)
+    except reraise:
+        raise
     except Exception as exc:  # pylint: disable=broad-exception-caught
         LOG.warning("%s: the %s of task %s could not be read (%s); its event goes without them.", PLUGIN, what,
                     task.get("id"), type(exc).__name__)
@@ -557,7 +587,7 @@ async def main(queue, args):
     reader = _tasks.TaskReader(client, warn=lambda message: LOG.warning("%s: %s", PLUGIN, mask(message, secrets)))
     feed = _tasks.TaskFeed(reader)
     FEEDS.append(feed)
-    events = TaskEvents(settings)
+    events = TaskEvents(settings, types_of=_tasks.ResourceTypes(client))
     outage = Outage(settings)
     LOG.info("%s: watching the credentials tasks of %s:%d every %s s for %s", PLUGIN, settings.hostname,
              settings.port, _seconds(settings.interval), ", ".join(settings.statuses))
@@ -582,7 +612,10 @@ async def main(queue, args):
             answered_once = True
             outage.answered()
             LOG.debug("%s: polled: %d elements, %d requests", PLUGIN, feed.last["elements"], feed.last["requests"])
-            for event in events.observe(tasks):
+            for event in await asyncio.to_thread(events.observe, tasks):
+                # A rulebook is likely to retry it now: its retry's run and end are read at every poll, even where
+                # the task sits deep in the list (a FAILED task nobody acts on is read every few minutes).
+                feed.follow(event["credentials_task"]["id"])
                 await queue.put(mask(event, secrets))
             await asyncio.sleep(outage.schedule.pause())
     finally:

@@ -135,10 +135,13 @@ ARGS = {"hostname": HOST, "username": "administrator@vsphere.local", "password":
         "max_backoff": 0.02}
 
 
-def run_source(script, extra_args=None, extra_polls=3, timeout=20):
-    """Run ``main`` until the script is read plus ``extra_polls``; return (events, fake)."""
+def run_source(script, extra_args=None, extra_polls=3, timeout=20, more=None):
+    """Run ``main`` until the script is read plus ``extra_polls``; return (events, fake). ``more(rsps)`` adds answers
+    to other requests."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = FakeSddc(rsps, script)
+        if more:
+            more(rsps)
 
         async def scenario():
             queue = asyncio.Queue()

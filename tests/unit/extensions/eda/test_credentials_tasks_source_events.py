@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from eda_source_harness import ACCESS, HOST, OLD_PW, SECRETS, ids_of, run_source, task, ts
+from eda_source_harness import ACCESS, HOST, OLD_PW, SECRETS, ids_of, run_source, source, task, ts
 from helpers import keys_of
 
 pytestmark = pytest.mark.usefixtures("no_real_sleep_in_client")
@@ -28,6 +28,17 @@ def test_failures_present_at_start_are_not_events_but_a_new_failure_is():
     assert body["auto_retry"] == {"allowed": True, "earlier_events_in_window": 0, "max_retries": 2,
                                   "window_seconds": 86400.0}
     assert fake.logins == 1
+
+
+def test_the_task_of_each_event_is_followed_at_every_poll_and_no_other(monkeypatch):
+    """A rulebook is likely to retry the task of an event: the feed reads it at every poll, wherever it lists."""
+    followed = []
+    monkeypatch.setattr(source._tasks.TaskFeed, "follow", lambda _feed, task_id, seconds=None: followed.append(task_id))
+    events, _fake = run_source([
+        [task("old", "FAILED", ts(3600))],
+        [task("old", "FAILED", ts(3600)), task("new", "FAILED", ts())],
+    ])
+    assert ids_of(events) == [("new", "FAILED", 1)] and followed == ["new"]
 
 
 def test_emit_existing_emits_the_failures_present_at_start_once():

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 import pytest
 import requests
+import responses
 
-from eda_source_harness import ACCESS_2, SECRETS, ids_of, run_source, task, ts
+from eda_source_harness import ACCESS_2, LIST_URL, SECRETS, ids_of, run_source, task, ts
 
 pytestmark = pytest.mark.usefixtures("no_real_sleep_in_client")
 
@@ -71,6 +73,38 @@ def test_a_task_of_an_unexpected_shape_still_gives_its_event(caplog):
     assert ids_of(events) == [("odd", "FAILED", 1)]
     assert events[0]["credentials_task"]["resources"] == []
     assert "could not be read" in caplog.text
+
+
+def _untyped(task_id):
+    """A FAILED task whose sub-tasks leave entityType out (the spec makes it optional)."""
+    untyped = task(task_id, "FAILED", ts())
+    for sub in untyped["subTasks"]:
+        del sub["entityType"]
+    return untyped
+
+
+@pytest.mark.parametrize("kind, events_expected", [("ESXI", 1), ("VCENTER", 0)])
+def test_a_task_without_resource_types_is_matched_through_its_resource_credentials(kind, events_expected):
+    def more(rsps):
+        rsps.get(LIST_URL + "/typeless/resource-credentials",
+                 json=[{"resourceName": "esxi-1.rack.example.com", "resourceType": kind, "credentials": []}])
+    events, _fake = run_source([[], [_untyped("typeless")]], {"resource_types": ["ESXI"]}, more=more)
+    assert len(events) == events_expected
+
+
+def test_a_failed_read_of_the_resource_types_is_judged_again_at_the_next_poll(caplog):
+    answers = iter([(503, {"errorCode": "X", "message": "busy"})] * 8)
+
+    def more(rsps):
+        def answer(_request):
+            status, body = next(answers, (200, [{"resourceName": "esxi-1.rack.example.com", "resourceType": "ESXI",
+                                                 "credentials": []}]))
+            return status, {}, json.dumps(body)
+        rsps.add_callback(responses.GET, LIST_URL + "/typeless/resource-credentials", callback=answer)
+    events, _fake = run_source([[], [_untyped("typeless")], [_untyped("typeless")]], {"resource_types": ["ESXI"]},
+                               more=more, extra_polls=3)
+    assert ids_of(events) == [("typeless", "FAILED", 1)]
+    assert "judged again at the next poll" in caplog.text
 
 
 def test_validate_certs_false_is_a_warning_at_start(caplog):

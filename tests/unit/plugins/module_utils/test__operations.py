@@ -51,6 +51,14 @@ def test_a_resource_is_judged_by_its_tasks(tasks, operation, expected):
     assert (found[0]["id"], found[1]) == expected if expected else found is None
 
 
+def test_a_sub_task_without_its_entity_type_still_locks_its_resource():
+    """The spec makes entityType optional: a lock is judged by the resource's name then, never missed."""
+    running = on("r", "IN_PROGRESS", "2026-11-01T10:00:00.000Z")
+    del running["subTasks"][0]["entityType"]
+    assert _operations.blocker([running], "esxi-1", "ESXI", "ROTATE")[0]["id"] == "r"
+    assert _operations.blocker([running], "esxi-2", "ESXI", "ROTATE") is None
+
+
 def test_held_passwords_are_compared_in_memory():
     accounts = [{"username": "root", "credentialType": "SSH", "password": "held",
                  "resource": {"resourceName": "esxi-1", "resourceType": "ESXI", "resourceId": "r1"}}]
@@ -135,6 +143,11 @@ class _Sddc:
 
     def list_credentials_tasks(self):
         return list(reversed(self.tasks))
+
+    def list_credentials_tasks_page(self, limit=None):
+        """The client's page read: the newest ``limit`` of list_credentials_tasks (newest first) and their total."""
+        listed = self.list_credentials_tasks()
+        return (listed if limit is None else listed[:limit]), len(listed)
 
     def start_credentials_operation(self, spec):
         self.specs.append(spec)
@@ -269,3 +282,31 @@ def test_a_lost_answer_the_list_settles_is_started_or_not_started():
     sddc = _LostAnswer(["empty"] * 50)
     with pytest.raises(SddcManagerError, match="so it was not started; nothing changed"):
         _operations.start(sddc, _plan(sddc, ROTATE_1))
+
+
+class _Listing:
+    """A client whose task list is ``tasks`` (newest first); it records the ``limit`` of each list read."""
+
+    def __init__(self, tasks):
+        self.tasks = tasks
+        self.limits = []
+
+    def list_credentials_tasks_page(self, limit=None):
+        self.limits.append(limit)
+        return (self.tasks if limit is None else self.tasks[:limit]), len(self.tasks)
+
+
+def _minute(index):
+    return "2026-11-20T%02d:%02d:00.000Z" % divmod(index, 60)
+
+
+@pytest.mark.parametrize("newer, limits", [(3, [20]), (25, [20, None])])
+def test_the_task_a_start_created_is_looked_for_among_the_newest_then_in_the_whole_list(newer, limits):
+    known = [on("old-%d" % i, "SUCCESSFUL", _minute(i), "esxi-%d" % i) for i in range(5)]
+    ours = on("ours", "IN_PROGRESS", _minute(10), "esxi-1")
+    others = [on("burst-%d" % i, "IN_PROGRESS", _minute(20 + i), "esxi-9%d" % i) for i in range(newer)]
+    client = _Listing(list(reversed(known + [ours] + others)))
+    plan = _operations.Plan("ROTATE", {}, [], True, set(t["id"] for t in known), "")
+    first = {"resource_name": "esxi-1", "resource_type": "ESXI"}
+    assert _operations._started_task(client, plan, first)["id"] == "ours"  # pylint: disable=protected-access
+    assert client.limits == limits

@@ -130,22 +130,63 @@ def test_a_window_as_large_as_the_history_is_one_full_read(client, history):
     assert "new-failure" in _ids(feed.poll()) and feed.last == {"elements": 11, "requests": 1}
 
 
-def test_an_old_failed_task_outside_the_window_is_read_by_id_through_its_retry_and_end(client, history):
+def _old_failure_and_first_poll(client, history):
+    """A FAILED task with 100 finished ones on each side, and a feed on a clock (``now[0]``) after its first poll."""
     sddc = history(100)
     old = sddc.add("FAILED", "old-failed")
     for _count in range(100):
         sddc.add("SUCCESSFUL")
-    feed, _warnings = _feed(client)
+    now = [0.0]
+    feed, _warnings = _feed(client, clock=lambda: now[0])
     feed.poll()
+    return sddc, old, now, feed
+
+
+def test_an_old_failed_task_outside_the_window_is_read_by_id_through_its_retry_and_end(client, history):
+    sddc, old, now, feed = _old_failure_and_first_poll(client, history)
     statuses = []
-    for status in ("FAILED", "IN_PROGRESS", "FAILED", "SUCCESSFUL", "SUCCESSFUL"):
-        sddc.set(old, status)  # a retry keeps the task's id and its place deep in the list
+    # A retry keeps the task's id and its place deep in the list. At rest FAILED it is read every REST_SECONDS;
+    # running, at every poll; followed (an event was emitted for it), at every poll too.
+    for when, status, follow in ((60, "FAILED", False), (120, "IN_PROGRESS", False), (300, "IN_PROGRESS", False),
+                                 (360, "FAILED", False), (420, "FAILED", True), (480, "SUCCESSFUL", False),
+                                 (900, "SUCCESSFUL", False)):
+        now[0] = when
+        sddc.set(old, status)
+        if follow:
+            feed.follow(old)
         tasks = feed.poll()
         statuses.append([t["status"] for t in tasks if t["id"] == old])
-    assert statuses == [["FAILED"], ["IN_PROGRESS"], ["FAILED"], ["SUCCESSFUL"], []]
-    # Read by id while open; once SUCCESSFUL it is no longer watched.
+    assert statuses == [[], [], ["IN_PROGRESS"], ["FAILED"], ["FAILED"], ["SUCCESSFUL"], []]
+    # Once SUCCESSFUL it is no longer watched.
     assert sddc.by_id_reads == [old] * 4
     assert feed.last == {"elements": 20, "requests": 1}
+
+
+def test_failed_tasks_at_rest_cost_one_read_each_per_rest_interval_whatever_the_history(client, history):
+    sddc = history(1000)
+    resting = [sddc.add("FAILED") for _count in range(10)]
+    for _count in range(1000):
+        sddc.add("SUCCESSFUL")
+    now = [0.0]
+    feed, _warnings = _feed(client, clock=lambda: now[0])
+    feed.poll()
+    per_poll = []
+    for _poll in range(10):  # ten polls a minute apart
+        now[0] += 60
+        feed.poll()
+        per_poll.append(feed.last["requests"])
+    # The list window at every poll; the ten FAILED tasks by id once, when REST_SECONDS had passed.
+    assert per_poll == [1, 1, 1, 1, 11, 1, 1, 1, 1, 11]
+    assert sorted(set(sddc.by_id_reads)) == sorted(resting) and len(sddc.by_id_reads) == 20
+
+
+def test_a_follow_ends_after_its_time(client, history):
+    sddc, old, now, feed = _old_failure_and_first_poll(client, history)
+    feed.follow(old, seconds=100)
+    for when in (50, 99, 150, 200):
+        now[0] = when
+        feed.poll()
+    assert sddc.by_id_reads == [old, old]
 
 
 def test_a_task_running_when_it_left_the_window_is_followed_by_id_to_its_end(client, history):
@@ -170,13 +211,17 @@ def test_a_watched_task_that_answers_404_is_watched_no_more(client, history):
     sddc.add("FAILED", "doomed")
     for _count in range(30):
         sddc.add("SUCCESSFUL")
-    feed, _warnings = _feed(client)
+    now = [0.0]
+    feed, _warnings = _feed(client, clock=lambda: now[0])
     feed.poll()
+    now[0] = _tasks.REST_SECONDS
     feed.poll()
     assert sddc.by_id_reads == ["doomed"]
     sddc.delete("doomed")
+    now[0] = 2 * _tasks.REST_SECONDS
     assert "doomed" not in _ids(feed.poll())
     assert "doomed" not in feed.watched
+    now[0] = 3 * _tasks.REST_SECONDS
     feed.poll()
     assert sddc.by_id_reads == ["doomed", "doomed"] and feed.last == {"elements": 20, "requests": 1}
 
@@ -187,8 +232,10 @@ def test_many_open_tasks_in_a_short_history_are_one_full_read_not_a_request_each
         sddc.add("FAILED")
     for _count in range(20):
         sddc.add("SUCCESSFUL")
-    feed, _warnings = _feed(client)
+    now = [0.0]
+    feed, _warnings = _feed(client, clock=lambda: now[0])
     feed.poll()
+    now[0] = _tasks.REST_SECONDS  # the FAILED tasks at rest are due
     assert len(feed.poll()) == 80
     assert sddc.by_id_reads == [] and feed.last == {"elements": 20 + 80, "requests": 2}
 
@@ -198,8 +245,10 @@ def test_a_poll_that_fails_changes_nothing_and_the_next_finds_every_new_task(cli
     sddc.add("FAILED", "old-failed")
     for _count in range(30):
         sddc.add("SUCCESSFUL")
-    feed, _warnings = _feed(client)
+    now = [0.0]
+    feed, _warnings = _feed(client, clock=lambda: now[0])
     feed.poll()
+    now[0] = _tasks.REST_SECONDS  # old-failed is due for its read by id, which fails
     burst = [sddc.add("FAILED") for _count in range(30)]
     rsps.replace(responses.GET, re.compile(re.escape(TASKS) + r"/[^/?]+$"), status=500,
                  json={"errorCode": "INTERNAL", "message": "boom"})
@@ -229,17 +278,33 @@ def test_an_answer_out_of_order_means_a_full_read_at_every_poll_and_one_warning(
     assert len(warnings) == 1 and "out of order" in warnings[0]
 
 
-def test_the_whole_list_is_read_once_an_hour(client, history):
+def test_the_whole_list_is_read_again_after_an_hour_once_the_polls_read_four_times_as_much(client, history):
     history(300)
     now = [0.0]
     feed, _warnings = _feed(client, clock=lambda: now[0])
     feed.poll()
-    now[0] = _tasks.SWEEP_SECONDS - 1
-    feed.poll()
-    assert feed.last["elements"] == 20
-    now[0] = _tasks.SWEEP_SECONDS
-    feed.poll()
-    assert feed.last["elements"] == 300
+    read = []
+    # 20 elements a poll: the 60th poll since the full read brings them to 1,200, four times the list.
+    for when in range(1, 62):
+        now[0] = 60.0 * when
+        feed.poll()
+        read.append(feed.last["elements"])
+    assert read[:59] == [20] * 59
+    assert read[59] == 20  # an hour passed (t = 3600 s), but only 1,180 elements were read since
+    assert read[60] == 300 and now[0] > _tasks.SWEEP_SECONDS
     now[0] += 60
     feed.poll()
     assert feed.last["elements"] == 20
+
+
+def test_no_sweep_within_the_hour_however_much_was_read(client, history):
+    sddc = history(30)
+    now = [0.0]
+    feed, _warnings = _feed(client, clock=lambda: now[0])
+    feed.poll()
+    for when in range(1, 59):
+        now[0] = 60.0 * when
+        sddc.add("SUCCESSFUL")
+        sddc.add("SUCCESSFUL")
+        feed.poll()
+        assert feed.last["requests"] == 1 and feed.last["elements"] == 20

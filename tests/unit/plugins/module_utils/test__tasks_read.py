@@ -244,6 +244,46 @@ def test_resource_names_are_matched_without_case(names, found):
     assert _tasks.matches_resources(listed, ["esxi"], names) is found
 
 
+class _Types:
+    """A ``types_of`` that records the tasks it was asked about."""
+
+    def __init__(self, types):
+        self.types = types
+        self.asked = []
+
+    def __call__(self, listed):
+        self.asked.append(listed["id"])
+        return self.types
+
+
+UNTYPED = task(sub_tasks=[{"resourceName": "ESXi-01.example.com", "status": "FAILED"}])
+
+
+@pytest.mark.parametrize("types, names, read, found, asked", [
+    (["ESXI"], None, {"esxi-01.example.com": "ESXI"}, True, True),
+    (["vcenter"], None, {"esxi-01.example.com": "ESXI"}, False, True),
+    (["ESXI"], None, {}, False, True),  # SDDC Manager did not list the resource
+    (["ESXI"], ["other.example.com"], {"esxi-01.example.com": "ESXI"}, False, False),  # the name decides first
+    (None, ["esxi-01.example.com"], {}, True, False),
+])
+def test_a_resource_without_its_type_is_typed_from_its_resource_credentials_only_when_needed(
+        types, names, read, found, asked):
+    types_of = _Types(read)
+    assert _tasks.matches_resources(UNTYPED, types, names, types_of) is found
+    assert types_of.asked == ([TASK_ID] if asked else [])
+    # Without types_of such a resource matches no type.
+    assert _tasks.matches_resources(UNTYPED, ["ESXI"], None) is False
+
+
+def test_resource_types_are_read_once_per_task(rsps, client):
+    rsps.get(TASKS + "/%s/resource-credentials" % TASK_ID, json=[
+        {"resourceName": "ESXi-01.example.com", "resourceType": "esxi", "credentials": []}])
+    types_of = _tasks.ResourceTypes(client)
+    assert types_of(UNTYPED) == {"esxi-01.example.com": "ESXI"}
+    assert _tasks.matches_resources(UNTYPED, ["ESXI"], None, types_of) is True
+    assert len(rsps.calls) == 1
+
+
 @pytest.mark.parametrize("text, epoch", [
     ("2026-11-20T10:00:00.000Z", 1795168800.0), ("2026-11-20T10:00:00Z", 1795168800.0),
     ("2026-11-20T11:00:00+01:00", 1795168800.0), ("2026-11-20T10:00:00", 1795168800.0),

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from client_helpers import TASK, TASK_ID
-from helpers import methods, patches
+from helpers import methods, patches, sub_task
 from tasks_helpers import RESOURCE_CREDENTIALS, ROTATE_ELEMENTS, task
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import _tasks
@@ -58,7 +58,8 @@ def test_plan_retry_refuses(status, hint):
 
 def test_rotate_is_rebuilt_from_the_resource_credentials(rsps, client, load_fixture):
     rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
-    spec = _tasks.build_retry_spec(client, task(), {})
+    spec, rebuilt = _tasks.build_retry_spec(client, task(), {})
+    assert rebuilt is False
     assert spec == {"operationType": "ROTATE", "elements": [
         {"resourceType": "ESXI", "resourceName": "esxi-01.example.com", "resourceId": "r-esxi-01",
          "credentials": [{"username": "root", "credentialType": "SSH", "accountType": "USER"}]},
@@ -69,6 +70,57 @@ def test_rotate_is_rebuilt_from_the_resource_credentials(rsps, client, load_fixt
     assert "PLANTED" not in json.dumps(spec)
 
 
+ESXI_ROOT = sub_task()
+VC_SSO = sub_task("vcenter-01.example.com", kind="VCENTER", username="administrator@vsphere.local",
+                  credential_type="SSO", name="Rotate SSO admin")
+
+
+def test_rotate_is_rebuilt_from_its_sub_tasks_without_a_request(rsps, client):
+    # Two accounts of one host, one of vCenter whose dependent sub-task applies it elsewhere, a repeated sub-task.
+    ssh_admin = sub_task(username="admin", name="Rotate admin")
+    dependent = sub_task("nsx-01.example.com", kind="NSXT_MANAGER", username="administrator@vsphere.local",
+                         credential_type="SSO", name="Apply to NSX")
+    spec, rebuilt = _tasks.build_retry_spec(client, task(sub_tasks=[
+        ESXI_ROOT, ssh_admin, dict(VC_SSO, dependentSubTasks=[dependent]), dict(ESXI_ROOT)]), {})
+    assert rebuilt is True and len(rsps.calls) == 0
+    assert spec == {"operationType": "ROTATE", "elements": [
+        {"resourceType": "ESXI", "resourceName": "esxi-01.example.com",
+         "credentials": [{"username": "root", "credentialType": "SSH"}, {"username": "admin", "credentialType": "SSH"}]},
+        {"resourceType": "VCENTER", "resourceName": "vcenter-01.example.com",
+         "credentials": [{"username": "administrator@vsphere.local", "credentialType": "SSO"}]},
+    ]}
+    assert "PLANTED" not in json.dumps(spec)  # the sub-tasks' old and new passwords stay behind
+
+
+@pytest.mark.parametrize("sparse", [
+    pytest.param({"username": None}, id="no username"),
+    pytest.param({"credentialType": None}, id="no credential type"),
+    pytest.param({"entityType": None}, id="no entity type"),
+    pytest.param({"resourceName": ""}, id="empty resource name"),
+    pytest.param({"entityType": "HOST"}, id="entity type in another vocabulary"),
+    pytest.param({"credentialType": "KEY"}, id="unknown credential type"),
+])
+def test_sub_tasks_that_leave_out_a_field_fall_back_to_the_resource_credentials(rsps, client, load_fixture, sparse):
+    partial = dict(VC_SSO)
+    for key, value in sparse.items():
+        if value is None:
+            partial.pop(key)
+        else:
+            partial[key] = value
+    rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
+    spec, rebuilt = _tasks.build_retry_spec(client, task(sub_tasks=[ESXI_ROOT, partial]), {})
+    assert rebuilt is False
+    assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks/%s/resource-credentials" % TASK_ID)]
+    assert spec["elements"][0]["resourceId"] == "r-esxi-01"
+
+
+def test_a_task_without_sub_tasks_falls_back_to_the_resource_credentials(rsps, client, load_fixture):
+    rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
+    assert _tasks.build_retry_spec(client, task(sub_tasks=[]), {})[1] is False
+    assert _tasks.build_retry_spec(client, task(sub_tasks=[ESXI_ROOT]), {}, from_subtasks=False)[1] is False
+    assert len(rsps.calls) == 2
+
+
 def test_rebuild_with_no_resources_is_an_error(rsps, client):
     rsps.get(RESOURCE_CREDENTIALS, json=[])
     with pytest.raises(SddcManagerError) as info:
@@ -77,7 +129,7 @@ def test_rebuild_with_no_resources_is_an_error(rsps, client):
 
 
 def test_given_elements_are_used_as_they_are(rsps, client):
-    spec = _tasks.build_retry_spec(client, task(operation="UPDATE"),
+    spec, _rebuilt = _tasks.build_retry_spec(client, task(operation="UPDATE"),
                                    {"operation_type": "UPDATE", "elements": UPDATE_ELEMENTS})
     assert spec["elements"][0]["credentials"] == [{"username": "root", "credentialType": "SSH",
                                                    "password": "N3w-Pa55!"}]
@@ -111,7 +163,7 @@ def test_policy_task_needs_a_policy(rsps, client):
 
 def test_policy_task_is_rebuilt_with_the_policy(rsps, client, load_fixture):
     rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
-    spec = _tasks.build_retry_spec(client, task(operation="UPDATE_AUTO_ROTATE_POLICY"), {
+    spec, _rebuilt = _tasks.build_retry_spec(client, task(operation="UPDATE_AUTO_ROTATE_POLICY"), {
         "auto_rotate_policy": {"enable_auto_rotate_policy": True, "frequency_in_days": 30}})
     assert spec["operationType"] == "UPDATE_AUTO_ROTATE_POLICY"
     assert spec["autoRotatePolicy"] == {"enableAutoRotatePolicy": True, "frequencyInDays": 30}
@@ -125,9 +177,9 @@ def test_retry_of_a_failed_task_sends_one_patch(rsps, client, failed_task, accep
     rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
     rsps.patch(TASK, status=202, json=accepted)
     result = _tasks.retry(client, TASK_ID, {})
+    # The request is rebuilt from the task's own sub-tasks: no read of its resource credentials.
     assert methods(rsps, paths=True) == [
         ("GET", "/v1/credentials/tasks/" + TASK_ID),
-        ("GET", "/v1/credentials/tasks/%s/resource-credentials" % TASK_ID),
         ("PATCH", "/v1/credentials/tasks/" + TASK_ID)]
     body = json.loads(patches(rsps)[0].request.body)
     assert body["operationType"] == "ROTATE"
@@ -195,3 +247,55 @@ def test_update_without_elements_fails_before_any_patch(rsps, client):
         _tasks.retry(client, TASK_ID, {})
     assert info.value.kind == "needs_input"
     assert methods(rsps, paths=True) == [("GET", "/v1/credentials/tasks/" + TASK_ID)]
+
+
+# --- a request rebuilt from the sub-tasks that SDDC Manager refuses -----------------------------------
+
+REFUSED = {"errorCode": "PASSWORD_MANAGER_CREDENTIALS_MISMATCH", "message": "The spec leaves out credentials"}
+
+
+def test_a_refused_request_rebuilt_from_sub_tasks_is_rebuilt_from_the_resource_credentials_once(
+        rsps, client, accepted, load_fixture):
+    failed = task(sub_tasks=[ESXI_ROOT])
+    rsps.get(TASK, json=failed)
+    rsps.patch(TASK, status=400, json=REFUSED)
+    rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
+    rsps.patch(TASK, status=202, json=accepted)
+    result = _tasks.retry(client, TASK_ID, {}, task=failed)
+    assert methods(rsps, paths=True) == [
+        ("PATCH", "/v1/credentials/tasks/" + TASK_ID),
+        ("GET", "/v1/credentials/tasks/" + TASK_ID),
+        ("GET", "/v1/credentials/tasks/%s/resource-credentials" % TASK_ID),
+        ("PATCH", "/v1/credentials/tasks/" + TASK_ID)]
+    first, second = [json.loads(call.request.body) for call in patches(rsps)]
+    assert len(first["elements"]) == 1 and len(second["elements"]) == 2
+    assert result["retried"] is True and result["msg"] == "Task %s was retried." % TASK_ID
+
+
+def test_a_request_refused_twice_reports_the_second_refusal(rsps, client, load_fixture):
+    failed = task(sub_tasks=[ESXI_ROOT])
+    rsps.get(TASK, json=failed)
+    rsps.patch(TASK, status=400, json=REFUSED)
+    rsps.get(RESOURCE_CREDENTIALS, json=load_fixture("resource_credentials"))
+    with pytest.raises(SddcManagerError) as info:
+        _tasks.retry(client, TASK_ID, {}, task=failed)
+    assert info.value.status_code == 400 and "leaves out credentials" in info.value.message
+    assert len(patches(rsps)) == 2
+
+
+def test_a_refusal_because_another_client_retried_first_sends_nothing_more(rsps, client):
+    failed = task(sub_tasks=[ESXI_ROOT])
+    rsps.get(TASK, json=task(status="IN_PROGRESS", sub_tasks=[sub_task(status="IN_PROGRESS")]))
+    rsps.patch(TASK, status=400, json=REFUSED)
+    result = _tasks.retry(client, TASK_ID, {}, task=failed)
+    assert len(patches(rsps)) == 1
+    assert result["changed"] is False and "retried by another client" in result["msg"]
+
+
+def test_a_given_spec_that_is_refused_is_not_rebuilt(rsps, client):
+    failed = task(sub_tasks=[ESXI_ROOT])
+    rsps.get(TASK, json=failed)
+    rsps.patch(TASK, status=400, json=REFUSED)
+    with pytest.raises(SddcManagerError):
+        _tasks.retry(client, TASK_ID, {"operation_type": "ROTATE", "elements": ROTATE_ELEMENTS}, task=failed)
+    assert len(patches(rsps)) == 1

@@ -24,7 +24,7 @@ def test_wait_until_success(run_module, rotate_server, failed_task, fake_waiter)
     result, failed = run_module(credentials_task_retry, args(wait=True))
     assert not failed, result
     assert len(patches(rotate_server)) == 1
-    assert methods(rotate_server) == ["GET", "GET", "PATCH", "GET", "GET", "GET"]
+    assert methods(rotate_server) == ["GET", "PATCH", "GET", "GET", "GET"]
     # The first read comes EARLY_READ (2 s) after the retry, then one every wait_sleep.
     assert clock.sleeps == [2, 10, 10]
     assert result["elapsed"] == 22.0
