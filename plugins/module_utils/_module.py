@@ -13,7 +13,7 @@ import sys
 import traceback
 
 from ansible.module_utils.basic import AnsibleModule, env_fallback, missing_required_lib
-from ansible.module_utils.common.warnings import get_deprecations, get_warnings
+from ansible.module_utils.common import warnings as ansible_warnings
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils import (
     _client,
@@ -180,10 +180,14 @@ class SddcManagerModule(AnsibleModule):
         if not values:
             return
         parts = [kwargs, getattr(self, "params", None), list(more)]
+        # The warnings and deprecations ansible-core adds to the result (the names differ between its releases).
+        readers = [getattr(ansible_warnings, name, None) for name in (
+            "get_warning_messages", "get_deprecation_messages", "get_warnings", "get_deprecations")]
+        if not any(readers):
+            return  # Not knowing them: every value is kept.
         try:
-            parts += [list(get_warnings()), list(get_deprecations())]
+            parts += [list(reader()) for reader in readers if reader is not None]
         except Exception:  # pylint: disable=broad-except
-            # Not knowing the warnings: keep every value.
             return
         if sys.exc_info()[0] is not None:
             parts.append(traceback.format_exc())
