@@ -89,7 +89,9 @@ def _strings_of(value, out, depth=0):
     elif value is None or isinstance(value, bool):
         return
     elif isinstance(value, dict):
-        for item in value.values():
+        # remove_values masks keys too
+        for key, item in value.items():
+            _strings_of(key, out, depth + 1)
             _strings_of(item, out, depth + 1)
     elif isinstance(value, (list, tuple, set, frozenset)):
         for item in value:

@@ -231,6 +231,8 @@ def test_needed_no_log_values_keeps_every_value_that_occurs_in_the_result():
     warning = types.SimpleNamespace(event=types.SimpleNamespace(msg="warned about absent-one"))
     assert "absent-one" in _module.needed_no_log_values(values, result, [warning])
     assert _module.needed_no_log_values(set(), result) == set()
+    # A value that is a key of the result (remove_values masks keys too) is kept.
+    assert _module.needed_no_log_values({"absent-one"}, {"by_password": {"absent-one": 1}}) == {"absent-one"}
 
 
 def test_a_result_with_many_secrets_is_masked_as_before(run_module):
