@@ -130,7 +130,7 @@ def test_rebuild_with_no_resources_is_an_error(rsps, client):
 
 def test_given_elements_are_used_as_they_are(rsps, client):
     spec, _rebuilt = _tasks.build_retry_spec(client, task(operation="UPDATE"),
-                                   {"operation_type": "UPDATE", "elements": UPDATE_ELEMENTS})
+                                             {"operation_type": "UPDATE", "elements": UPDATE_ELEMENTS})
     assert spec["elements"][0]["credentials"] == [{"username": "root", "credentialType": "SSH",
                                                    "password": "N3w-Pa55!"}]
     assert len(rsps.calls) == 0
