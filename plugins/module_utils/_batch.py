@@ -98,10 +98,6 @@ class RetryRun:
         if "remediated_by" in outcome:
             self._add_remediation(task, outcome)
             return
-        if outcome["baseline"] is not None:
-            # The write's answer is in hand by now (results come in order, so maybe a little later): the run it
-            # started ends no later than its length after this, which tells the wait when to read.
-            outcome["baseline"].answered_at = _tasks._wall_clock()  # pylint: disable=protected-access
         found = _verdict.verdict(outcome["task"])
         action = "skipped"
         if outcome["changed"]:
@@ -114,6 +110,8 @@ class RetryRun:
             if outcome["baseline"] is None:
                 self.known[task_id] = task
         line = entry(task, outcome["task"], action, outcome["msg"])
+        if outcome.get("judged_by"):
+            line.update(judged_by=outcome["judged_by"], judged_by_status=outcome["judged_by_status"])
         if outcome["baseline"] is not None:
             line["task_id"] = outcome["task_id"]
             # What a later credentials_task_wait (after_retry) compares reads with, as this run's own wait does.

@@ -520,11 +520,17 @@ def for_inconsistent(client, task, options, check_mode=False, wait_for=None):
         return remediate(client, task, options, check_mode, wait_for)
     newer = _tasks.resolved_by(task, client.list_credentials_tasks())
     if newer is not None:
+        found = _verdict.verdict(newer)
+        if not (found.succeeded or found.running):
+            # Its resources are judged by that task now, and it did not succeed: that is what needs attention.
+            raise SddcManagerError(
+                "Task %s is INCONSISTENT, and task %s, newer, on the same resources %s: its resources are judged by "
+                "that task now, so deal with task %s (retry it, cancel it, or remediate); nothing was sent for task "
+                "%s." % (task_id, newer.get("id"), found.what, newer.get("id"), task_id), kind="not_retryable")
         return {"changed": False, "retried": False, "task": task, "before": task, "task_id": task_id,
-                "baseline": None,
+                "baseline": None, "judged_by": newer.get("id"), "judged_by_status": found.status,
                 "msg": "Task %s is INCONSISTENT, but task %s, newer, on the same resources is %s: its resources are "
-                       "judged by that task now; nothing was sent." % (
-                           task_id, newer.get("id"), _verdict.verdict(newer).status)}
+                       "judged by that task now; nothing was sent." % (task_id, newer.get("id"), found.status)}
     given = options.get("operation_type")
     raise SddcManagerError(
         "Task %s is INCONSISTENT: SDDC Manager no longer knows which password its resources have, and a retry cannot "

@@ -267,7 +267,9 @@ needs_input:
 results:
   description: One entry per task - C(task_id), C(type), C(action) (V(retried), V(would_retry), V(watched),
     V(skipped), V(remediated), V(would_remediate), V(needs_input) or V(error)), C(remediation_task_id) for
-    V(remediated), C(status_before), C(status), C(resources), C(msg), and for retried tasks (and for tasks
+    V(remediated), C(judged_by) and C(judged_by_status) for a skipped INCONSISTENT task that a newer task on the
+    same resources, which succeeded or is still running, now decides (a newer task that did not succeed makes the
+    INCONSISTENT one an error naming it), C(status_before), C(status), C(resources), C(msg), and for retried tasks (and for tasks
     another client retried just before this run) C(retried_at) (UTC) and C(state_before), the task as read before
     that retry (snake_case, without passwords), which
     M(vcf.sddc_manager.credentials_task_wait) takes in O(vcf.sddc_manager.credentials_task_wait#module:after_retry).

@@ -310,3 +310,32 @@ def test_the_task_a_start_created_is_looked_for_among_the_newest_then_in_the_who
     first = {"resource_name": "esxi-1", "resource_type": "ESXI"}
     assert _operations._started_task(client, plan, first)["id"] == "ours"  # pylint: disable=protected-access
     assert client.limits == limits
+
+
+class _Listed:
+    """A client whose task list is ``tasks`` (for_inconsistent reads it whole)."""
+
+    def __init__(self, tasks):
+        self.tasks = tasks
+
+    def list_credentials_tasks(self):
+        return list(self.tasks)
+
+
+@pytest.mark.parametrize("status, judged", [("SUCCESSFUL", True), ("IN_PROGRESS", True), ("FAILED", False),
+                                            ("USER_CANCELLED", None)])
+def test_an_inconsistent_task_a_newer_task_decides_is_skipped_only_while_that_one_succeeded_or_runs(status, judged):
+    newer = on("newer", status, "2026-11-21T10:00:00.000Z", "esxi-1", "esxi-2")
+    client = _Listed([LOST, newer])
+    if judged:
+        result = _operations.for_inconsistent(client, LOST, {})
+        assert (result["changed"], result["judged_by"], result["judged_by_status"]) == (False, "newer", status)
+        return
+    with pytest.raises(SddcManagerError) as info:
+        _operations.for_inconsistent(client, LOST, {})
+    if judged is False:
+        # The newer task did not succeed: it is what needs attention, and the INCONSISTENT task is an error naming it.
+        assert info.value.kind == "not_retryable" and "so deal with task newer" in info.value.message
+    else:
+        # A cancelled task decides nothing: the INCONSISTENT task still needs its REMEDIATE.
+        assert info.value.kind == "needs_input"
