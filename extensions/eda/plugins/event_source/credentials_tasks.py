@@ -215,6 +215,8 @@ EXISTING_MARGIN = 300
 FATAL_AT_START = frozenset(["config", "tls", "auth", "forbidden"])
 MASK = "********"
 MASK_MIN = 4
+# The prefix lengths a secret value is indexed by (see Secrets): each value by the longest it has.
+PREFIXES = (MASK_MIN, 8, 16)
 MEMORY_LIMIT = 20000
 EPISODES_KEPT = 16
 # While SDDC Manager stays away, a status line this often (seconds).
@@ -515,16 +517,82 @@ def _accounts(task):
     return out
 
 
-def mask(data, secrets):
-    """``data`` with every known secret value replaced, wherever it hides in a string (an echoing error message)."""
+class Secrets:
+    """The secret values to mask in what the source emits and logs: the ones it was given (password, tokens) and
+    those it met in SDDC Manager's answers (the client's ``on_secret``: tokens, the passwords of every sub-task read).
+
+    A history of tens of thousands of tasks means tens of thousands of values: trying each on every string would
+    make masking cost grow with the history. So the values are indexed by their first characters (``PREFIXES``:
+    the longest the value has), and a text is scanned once, each position looked up in the index: the cost follows
+    the text, not the number of values.
+    """
+
+    def __init__(self, given=()):
+        self.index = dict((size, {}) for size in PREFIXES)
+        self.count = 0
+        for value in given:
+            self.add(value)
+
+    def add(self, value):
+        # Shorter values would mask ordinary words; SDDC Manager passwords and tokens are far longer.
+        if not isinstance(value, str) or len(value) < MASK_MIN:
+            return
+        size = max(length for length in PREFIXES if length <= len(value))
+        bucket = self.index[size].setdefault(value[:size], set())
+        if value not in bucket:
+            bucket.add(value)
+            self.count += 1
+
+    def found_in(self, text):
+        """The values that occur in ``text``."""
+        found = set()
+        for size, index in self.index.items():
+            if not index:
+                continue
+            for start in range(len(text) - size + 1):
+                bucket = index.get(text[start:start + size])
+                if bucket:
+                    found.update(value for value in bucket if text.startswith(value, start))
+        return found
+
+    def __iter__(self):
+        return iter([value for index in self.index.values() for bucket in index.values() for value in bucket])
+
+
+def _strings(data, out):
     if isinstance(data, dict):
-        return dict((k, mask(v, secrets)) for k, v in data.items())
+        for value in data.values():
+            _strings(value, out)
+    elif isinstance(data, list):
+        for value in data:
+            _strings(value, out)
+    elif isinstance(data, str):
+        out.append(data)
+    return out
+
+
+def mask(data, secrets):
+    """``data`` with every known secret value replaced, wherever it hides in a string (an echoing error message).
+
+    The values are first looked for in all of ``data``'s strings at once, so that a value found nowhere costs one
+    search, not one per string."""
+    text = "\x00".join(_strings(data, []))
+    if isinstance(secrets, Secrets):
+        found = secrets.found_in(text)
+    else:
+        # Shorter values would mask ordinary words; SDDC Manager passwords and tokens are far longer.
+        found = [secret for secret in secrets if len(secret) >= MASK_MIN and secret in text]
+    return _replace(data, sorted(found, key=len, reverse=True)) if found else data
+
+
+def _replace(data, found):
+    if isinstance(data, dict):
+        return dict((k, _replace(v, found)) for k, v in data.items())
     if isinstance(data, list):
-        return [mask(v, secrets) for v in data]
+        return [_replace(v, found) for v in data]
     if isinstance(data, str):
-        for secret in secrets:
-            # Shorter values would mask ordinary words; SDDC Manager passwords and tokens are far longer.
-            if len(secret) >= MASK_MIN and secret in data:
+        for secret in found:
+            if secret in data:
                 data = data.replace(secret, MASK)
     return data
 
@@ -580,7 +648,7 @@ def make_client(settings, secrets):
 async def main(queue, args):
     """Poll forever; one event per entry of a task into a watched status."""
     settings = Settings.from_args(args)
-    secrets = set(settings.secrets())
+    secrets = Secrets(settings.secrets())
     if not settings.validate_certs:
         LOG.warning("%s: %s", PLUGIN, _options.VALIDATE_CERTS_OFF)
     client = make_client(settings, secrets)

@@ -9,7 +9,7 @@ import pytest
 import requests
 import responses
 
-from eda_source_harness import ACCESS_2, LIST_URL, SECRETS, ids_of, run_source, task, ts
+from eda_source_harness import ACCESS_2, LIST_URL, SECRETS, ids_of, run_source, source, task, ts
 
 pytestmark = pytest.mark.usefixtures("no_real_sleep_in_client")
 
@@ -135,3 +135,32 @@ def test_a_long_outage_has_a_status_line_every_five_minutes_and_honours_retry_af
     assert "is unreachable (down or restarting)" in lines[0]
     status = [line for line in lines if "still polling, no event is lost" in line]
     assert len(status) == 2 and "unreachable for 300 s" in status[0]
+
+
+# --- masking -----------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["PLANTED-given-password", "abcd", "abcdefgh", "x" * 40, "PLANTED-met-old-pw"])
+def test_every_value_is_masked_wherever_it_is_and_short_words_never(value):
+    secrets = source.Secrets(["PLANTED-given-password", "pw"])
+    secrets.add("PLANTED-met-old-pw")
+    secrets.add(value)
+    event = {"message": "refused %s and PLANTED-given-password" % value, "list": ["x%sx" % value, value],
+             "pw": "a pw word"}
+    masked = source.mask(event, secrets)
+    assert value not in json.dumps(masked) and "PLANTED" not in json.dumps(masked)
+    assert masked["pw"] == "a pw word" and masked["list"][1] == "********"
+
+
+def test_many_values_sharing_a_prefix_are_each_found():
+    secrets = source.Secrets()
+    values = ["PLANTED-shared-prefix-%05d" % i for i in range(3000)]
+    for value in values:
+        secrets.add(value)
+    assert secrets.count == 3000
+    assert secrets.found_in("x %s y %s" % (values[7], values[2999])) == {values[7], values[2999]}
+    assert source.mask("ok", secrets) == "ok" and len(list(secrets)) == 3000
+
+
+def test_one_value_inside_another_is_masked_whole():
+    secrets = source.Secrets(["PLANTED-abc", "PLANTED-abcdef"])
+    assert source.mask("PLANTED-abcdef", secrets) == "********"
