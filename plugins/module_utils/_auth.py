@@ -19,6 +19,7 @@ import json
 import threading
 
 from ansible_collections.vcf.sddc_manager.plugins.module_utils._errors import SddcManagerError
+from ansible_collections.vcf.sddc_manager.plugins.module_utils._time import iso_utc
 
 # How close to its expiry an access token is renewed before it is used.
 TOKEN_REFRESH_MARGIN = 60
@@ -219,3 +220,22 @@ class TokenAuth:
         with self._auth_lock:
             if self.access_token == rejected:
                 self._renew(reason="HTTP 401")
+
+
+# The token module's own options and rules, shared by the module and its action plugin (plugins/action/token.py).
+TOKEN_ARGUMENT_SPEC = dict(state=dict(type="str", choices=["present", "absent"], default="present"))
+TOKEN_REQUIRED_IF = [("state", "present", ("username", "password")), ("state", "absent", ("refresh_token",))]
+
+
+def token_result(client, params, check_mode):
+    """What the token module returns: a login's tokens (``state=present``) or a revoked refresh token."""
+    if params["state"] == "absent":
+        if not check_mode:
+            client.revoke(params["refresh_token"])
+        return dict(changed=True, msg="The refresh token was revoked.")
+    if check_mode:
+        return dict(changed=False, msg="Check mode: no login was made.")
+    access_token, refresh_token = client.login()
+    # A login creates a server-side session, but re-running it leaves the system as it was: not a change.
+    return dict(changed=False, access_token=access_token, refresh_token=refresh_token,
+                expires_at=iso_utc(client.token_expires_at()))

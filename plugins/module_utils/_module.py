@@ -123,6 +123,18 @@ def needed_no_log_values(no_log_values, *parts):
     return set(value for value in no_log_values if not isinstance(value, str) or not value or value in text)
 
 
+def named_validation_error(validation_result, msg):
+    """ansible-core reports a list of dicts holding a string as "dictionary requested, could not parse JSON or
+    key=value" (an error raised while it looks for no_log values) before its own error that names the option."""
+    errors = getattr(validation_result, "errors", None)
+    if not errors or msg != errors.msg:
+        return msg
+    for error in errors:
+        if type(error).__name__ != "NoLogError":
+            return error.args[0] if error.args else msg
+    return msg
+
+
 def wait_argument_spec(timeout=_waiter.WAIT_TIMEOUT, sleep=_waiter.WAIT_SLEEP):
     return dict(
         wait_timeout=dict(type="int", default=timeout),
@@ -196,15 +208,7 @@ class SddcManagerModule(AnsibleModule):
         self.no_log_values = needed_no_log_values(values, *parts)
 
     def _named_validation_error(self, msg):
-        """ansible-core reports a list of dicts holding a string as "dictionary requested, could not parse JSON or
-        key=value" (an error raised while it looks for no_log values) before its own error that names the option."""
-        errors = getattr(getattr(self, "validation_result", None), "errors", None)
-        if not errors or msg != errors.msg:
-            return msg
-        for error in errors:
-            if type(error).__name__ != "NoLogError":
-                return error.args[0] if error.args else msg
-        return msg
+        return named_validation_error(getattr(self, "validation_result", None), msg)
 
     def _check_connection_options(self):
         problems = _options.connection_problems(self.params)
