@@ -572,16 +572,9 @@ def _strings(data, out):
 
 
 def mask(data, secrets):
-    """``data`` with every known secret value replaced, wherever it hides in a string (an echoing error message).
-
-    The values are first looked for in all of ``data``'s strings at once, so that a value found nowhere costs one
-    search, not one per string."""
-    text = "\x00".join(_strings(data, []))
-    if isinstance(secrets, Secrets):
-        found = secrets.found_in(text)
-    else:
-        # Shorter values would mask ordinary words; SDDC Manager passwords and tokens are far longer.
-        found = [secret for secret in secrets if len(secret) >= MASK_MIN and secret in text]
+    """``data`` with every value of ``secrets`` (:class:`Secrets`) replaced, wherever it hides in a string (an
+    echoing error message). All of ``data``'s strings are scanned once, together."""
+    found = secrets.found_in("\x00".join(_strings(data, [])))
     return _replace(data, sorted(found, key=len, reverse=True)) if found else data
 
 
