@@ -310,3 +310,48 @@ def test_bulk_retry_discovers_failed_tasks_by_resource_type(ansible, target):
     # an ESXi task that was already running (and never ends here) is watched, not retried
     assert result["watched_ids"] == ["in-progress"] and result["pending_ids"] == ["in-progress"]
     assert target.counters()["patches_accepted"] == 2
+
+
+@pytest.mark.parametrize("release, tokens", [
+    ("4.5", {"login_status": 200, "refresh_answer": "text", "access_lifetime": 3}),
+    ("9.1", {"login_status": 201, "refresh_answer": "json", "access_lifetime": 3}),
+])
+def test_the_login_in_the_controller_meets_each_answer_form_and_its_tokens_renew_under_parallel_reads(
+        ansible, target, release, tokens):
+    """The token action plugin logs in in the controller (local connection, the playbook's Python): a 200 or the
+    spec's 201, and a 3 s token that the bulk retry's parallel calls must renew (the refresh answered as JSON or as
+    text). The connection comes from the task's environment, as the module's process would see it."""
+    target.load(scenarios.base(release=release, tokens=tokens,
+                               tasks=scenarios.failed_rotate_tasks(6, run_seconds=4, prefix="ctl")))
+    conn = target.vars()
+    run = ansible.playbook("""
+- hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Log in
+      vcf.sddc_manager.token:
+        ca_path: "{{ sddc_ca_path }}"
+      environment:
+        SDDC_MANAGER_HOST: "{{ sddc_hostname }}"
+        SDDC_MANAGER_PORT: "{{ sddc_port }}"
+        SDDC_MANAGER_USERNAME: "{{ sddc_username }}"
+        SDDC_MANAGER_PASSWORD: "{{ sddc_password }}"
+      register: login
+      no_log: true
+    - name: Retry with the tokens only
+      vcf.sddc_manager.credentials_task_bulk_retry:
+        hostname: "{{ sddc_hostname }}"
+        port: "{{ sddc_port }}"
+        ca_path: "{{ sddc_ca_path }}"
+        access_token: "{{ login.access_token }}"
+        refresh_token: "{{ login.refresh_token }}"
+        task_ids: "{{ ids }}"
+        wait: true
+        wait_sleep: 1
+        wait_timeout: 60
+""", target=target, extra_vars={"ids": ["ctl-%03d" % i for i in range(6)]})
+    assert run.rc == 0, run
+    assert sorted(run.result("Retry with the tokens only")["succeeded_ids"]) == ["ctl-%03d" % i for i in range(6)]
+    counters = target.counters()
+    assert counters["logins"] == 1 and counters["refreshes"] >= 1
+    assert conn["sddc_password"] not in run.output and "eyJ" not in run.output
